@@ -1,0 +1,72 @@
+/**
+ * The error model (after jose's `util/errors`): one base class with a stable `code`, a message meant
+ * for the user (never containing a secret), an optional `hint` saying what to do, and `cause` kept for
+ * debugging. The CLI maps codes to exit statuses in one table (src/cli/exit.ts).
+ */
+export type ErrorCode =
+  | 'USAGE'
+  | 'CONFIG_NOT_FOUND'
+  | 'CONFIG_INVALID'
+  | 'PASSWORD_FILE'
+  | 'STORE_NOT_FOUND'
+  | 'STORE_DECRYPT_FAILED'
+  | 'STORE_INVALID'
+  | 'FILE_UNSAFE'
+  | 'FILE_IO'
+  | 'LOCK_TIMEOUT'
+  | 'TOKEN_INVALID'
+  | 'TOKEN_NOT_FOUND'
+  | 'OAUTH_ERROR'
+  | 'ISSUER_RESPONSE'
+  | 'NETWORK'
+  | 'TIMEOUT'
+  | 'NEEDS_LOGIN'
+  | 'RENEW_FAILED'
+  | 'INTERNAL';
+
+export interface TokenwardenErrorOptions {
+  cause?: unknown;
+  hint?: string;
+}
+
+export class TokenwardenError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: TokenwardenErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint;
+  }
+
+  override get name(): string {
+    return 'TokenwardenError';
+  }
+}
+
+/**
+ * An OAuth 2 error response from an issuer (RFC 6749 section 5.2), keeping `error` and
+ * `error_description` so callers can branch on `invalid_grant`.
+ */
+export class OAuthError extends TokenwardenError {
+  readonly error: string;
+  readonly errorDescription: string | undefined;
+  readonly status: number | undefined;
+
+  constructor(
+    error: string,
+    errorDescription: string | undefined,
+    status: number | undefined,
+    options: TokenwardenErrorOptions = {},
+  ) {
+    const text = errorDescription ? `${error} (${errorDescription})` : error;
+    super(error === 'invalid_grant' ? 'NEEDS_LOGIN' : 'OAUTH_ERROR', `issuer answered ${text}`, options);
+    this.error = error;
+    this.errorDescription = errorDescription;
+    this.status = status;
+  }
+}
+
+export function isTokenwardenError(err: unknown): err is TokenwardenError {
+  return err instanceof TokenwardenError;
+}
