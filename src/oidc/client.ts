@@ -1,0 +1,84 @@
+import * as oc from 'openid-client';
+import { TokenwardenError } from '../errors.js';
+import { translateError } from './errors.js';
+import type { ClientSpec, RequestContext } from './types.js';
+
+/** Loopback issuers may use plain http (tests, `demo`, `test-issuer`); anything else must be https. */
+export function isLoopbackUrl(url: URL): boolean {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+export function parseIssuerUrl(value: string, field = 'issuer'): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new TokenwardenError('USAGE', `${field} ${JSON.stringify(value)} is not a URL`);
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackUrl(url))) {
+    throw new TokenwardenError('USAGE', `${field} ${url.href} must use https (plain http only on loopback)`);
+  }
+  return url;
+}
+
+/**
+ * A fetch for openid-client that honours both its own per-request timeout and the caller's signal
+ * (for example the deadline of a whole `renew` run).
+ */
+function fetchWithSignal(ctx: RequestContext): oc.CustomFetch {
+  const base = ctx.fetch ?? fetch;
+  return (url, options) => {
+    const signals = [options.signal, ctx.signal].filter((s): s is AbortSignal => s !== undefined);
+    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    return base(url, { ...options, signal } as RequestInit);
+  };
+}
+
+function clientAuth(spec: ClientSpec): oc.ClientAuth {
+  const secret = spec.clientSecret?.reveal();
+  switch (spec.authMethod ?? (secret ? 'client_secret_basic' : 'none')) {
+    case 'client_secret_post':
+      return oc.ClientSecretPost(secret);
+    case 'client_secret_basic':
+      return oc.ClientSecretBasic(secret);
+    case 'none':
+      return oc.None();
+  }
+}
+
+function configure(config: oc.Configuration, url: URL, ctx: RequestContext): oc.Configuration {
+  config.timeout = ctx.timeoutSeconds;
+  config[oc.customFetch] = fetchWithSignal(ctx);
+  if (url.protocol === 'http:') oc.allowInsecureRequests(config);
+  return config;
+}
+
+/**
+ * A client configuration for the spec: OIDC discovery at the issuer, or, when only a token endpoint is
+ * known (osg-token-renewer client-credentials accounts), a configuration built from it directly.
+ */
+export async function createClient(spec: ClientSpec, ctx: RequestContext): Promise<oc.Configuration> {
+  if (spec.tokenEndpoint !== undefined) {
+    const endpoint = parseIssuerUrl(spec.tokenEndpoint, 'token_request_url');
+    const server: oc.ServerMetadata = { issuer: spec.issuer || endpoint.origin, token_endpoint: endpoint.href };
+    return configure(new oc.Configuration(server, spec.clientId, undefined, clientAuth(spec)), endpoint, ctx);
+  }
+  const issuer = parseIssuerUrl(spec.issuer);
+  try {
+    const config = await oc.discovery(issuer, spec.clientId, undefined, clientAuth(spec), {
+      timeout: ctx.timeoutSeconds,
+      [oc.customFetch]: fetchWithSignal(ctx),
+      ...(issuer.protocol === 'http:' ? { execute: [oc.allowInsecureRequests] } : {}),
+    });
+    return configure(config, issuer, ctx);
+  } catch (err) {
+    throw translateError(err, `discovery at ${issuer.href}`, ctx.timeoutSeconds);
+  }
+}
+
+/** Reads the issuer's metadata (discovery) without a client. */
+export async function discoverIssuer(issuer: string, ctx: RequestContext): Promise<oc.ServerMetadata> {
+  const config = await createClient({ issuer, clientId: 'tokenwarden-discovery' }, ctx);
+  return config.serverMetadata();
+}

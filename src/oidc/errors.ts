@@ -1,0 +1,37 @@
+import { ClientError, ResponseBodyError, WWWAuthenticateChallengeError } from 'openid-client';
+import { OAuthError, TokenwardenError } from '../errors.js';
+
+/**
+ * Translates whatever openid-client, fetch or an abort threw into a TokenwardenError, once, at the oidc
+ * module boundary. Only the pieces known to be safe are kept: an OAuth error code and description, an
+ * HTTP status, an errno code. Raw responses and request bodies (which hold tokens) are dropped.
+ */
+export function translateError(err: unknown, what: string, timeoutSeconds?: number): TokenwardenError {
+  if (err instanceof TokenwardenError) return err;
+  if (err instanceof ResponseBodyError) {
+    return new OAuthError(err.error, err.error_description, err.status);
+  }
+  if (err instanceof WWWAuthenticateChallengeError) {
+    const challenge = err.cause[0];
+    const code = challenge?.parameters.error ?? 'invalid_client';
+    return new OAuthError(code, challenge?.parameters.error_description, err.status);
+  }
+  const name = err instanceof Error ? err.name : '';
+  if (name === 'TimeoutError' || name === 'AbortError') {
+    const after = timeoutSeconds === undefined ? '' : ` within ${timeoutSeconds}s`;
+    return new TokenwardenError('TIMEOUT', `${what}: no answer from the issuer${after}`, {
+      hint: 'the issuer may be down or overloaded; raise `timeout` in the [account] section if it is just slow',
+    });
+  }
+  if (err instanceof TypeError && err.message === 'fetch failed') {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const detail = cause?.code ?? cause?.message ?? 'network error';
+    return new TokenwardenError('NETWORK', `${what}: cannot reach the issuer (${detail})`);
+  }
+  if (err instanceof ClientError || (err instanceof Error && typeof (err as { code?: unknown }).code === 'string')) {
+    const e = err as Error & { code?: string; cause?: unknown };
+    const status = e.cause instanceof Response ? ` (HTTP ${e.cause.status})` : '';
+    return new TokenwardenError('ISSUER_RESPONSE', `${what}: unusable answer from the issuer: ${e.message}${status}`);
+  }
+  return new TokenwardenError('INTERNAL', `${what}: ${err instanceof Error ? err.message : String(err)}`);
+}
