@@ -1,0 +1,252 @@
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import {
+  checkAccountFiles,
+  findConfigPath,
+  loadRenewerConfig,
+  readClientSecretFile,
+  readPasswordFile,
+} from '../../src/config/index.js';
+import type { TokenwardenError } from '../../src/errors.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const PASSWORD = 'pw-4e1d9c2b7a';
+const PW_HINT =
+  'password_file must be a file readable by this user whose first line is the secret (mode 0600)';
+
+async function rejection(promise: Promise<unknown>): Promise<TokenwardenError> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as TokenwardenError;
+  }
+  assert.fail('no error');
+}
+
+describe('findConfigPath', () => {
+  it('prefers --config, then $OSG_TOKEN_RENEWER_CONFIG_PATH, then $TOKENWARDEN_CONFIG, then the default', () => {
+    const env = { OSG_TOKEN_RENEWER_CONFIG_PATH: '/osg/config.ini', TOKENWARDEN_CONFIG: '/tw/config.ini' };
+    assert.equal(findConfigPath({ cliPath: '/cli/config.ini', env }), '/cli/config.ini');
+    assert.equal(findConfigPath({ env }), '/osg/config.ini');
+    assert.equal(
+      findConfigPath({ cliPath: undefined, env: { TOKENWARDEN_CONFIG: '/tw/config.ini' } }),
+      '/tw/config.ini',
+    );
+    assert.equal(findConfigPath({ env: {} }), '/etc/tokenwarden/config.ini');
+    assert.equal(
+      findConfigPath({ env: { OSG_TOKEN_RENEWER_CONFIG_PATH: '', TOKENWARDEN_CONFIG: '' } }),
+      '/etc/tokenwarden/config.ini',
+      'empty values are skipped',
+    );
+  });
+
+  it('makes a relative path absolute', () => {
+    assert.equal(findConfigPath({ cliPath: 'conf/config.ini', env: {} }), resolve('conf/config.ini'));
+  });
+});
+
+describe('loading config.ini and the files it names', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => {
+    ({ dir, cleanup } = await tempDir('tw-config-'));
+  });
+  afterEach(async () => cleanup());
+
+  const ctx = (path: string) => ({ path, env: {}, uid: 1000, home: '/home/alice' });
+
+  it('reads, parses and resolves a config file', async () => {
+    const path = join(dir, 'config.ini');
+    await writeFile(
+      path,
+      `[DEFAULT]\nstate_dir = ${dir}/state\n\n[account vo]\npassword_file = ${dir}/vo.pw\n`,
+    );
+    const config = await loadRenewerConfig(ctx(path));
+    assert.equal(config.file, path);
+    assert.equal(config.stateDir, `${dir}/state`);
+    assert.equal(config.accounts.get('vo')?.kind, 'refresh');
+  });
+
+  it('a missing config file is CONFIG_NOT_FOUND, with a hint', async () => {
+    const path = join(dir, 'nope.ini');
+    const err = await rejection(loadRenewerConfig(ctx(path)));
+    assert.equal(err.code, 'CONFIG_NOT_FOUND');
+    assert.equal(err.message, `config file ${path} does not exist`);
+    assert.equal(
+      err.hint,
+      'create it (`tokenwarden setup ACCOUNT --write` adds an [account] section), ' +
+        'or name another with --config PATH or $OSG_TOKEN_RENEWER_CONFIG_PATH',
+    );
+  });
+
+  it('an unreadable config file (a directory) is CONFIG_INVALID', async () => {
+    const err = await rejection(loadRenewerConfig(ctx(dir)));
+    assert.equal(err.code, 'CONFIG_INVALID');
+    assert.equal(err.message, `cannot read config file ${dir}: is a directory`);
+  });
+
+  it('a config file that is not UTF-8 is CONFIG_INVALID', async () => {
+    const path = join(dir, 'latin1.ini');
+    await writeFile(path, Buffer.from([0x5b, 0x74, 0xe9, 0x5d, 0x0a]));
+    const err = await rejection(loadRenewerConfig(ctx(path)));
+    assert.equal(err.code, 'CONFIG_INVALID');
+    assert.equal(err.message, `config file ${path} is not UTF-8 text`);
+  });
+
+  it('errors inside the file name it and the line', async () => {
+    const path = join(dir, 'config.ini');
+    await writeFile(
+      path,
+      '[account vo]\npassword_file = /vo.pw\n\n[token t]\naccount = vo\ntoken_path = /t\nmode = 0777\n',
+    );
+    const err = await rejection(loadRenewerConfig(ctx(path)));
+    assert.equal(err.code, 'CONFIG_INVALID');
+    assert.equal(
+      err.message,
+      `${path} line 7: Config for [token t]: mode = "0777" lets every user write the token file`,
+    );
+  });
+
+  describe('readPasswordFile', () => {
+    it('returns the first line without its newline, as a Secret', async () => {
+      const path = join(dir, 'a.pw');
+      await writeFile(path, `${PASSWORD}\nsecond line\n`, { mode: 0o600 });
+      const secret = await readPasswordFile(path, 'Config for [account a]');
+      assert.equal(secret.reveal(), PASSWORD);
+      assert.equal(String(secret), '[REDACTED]');
+      await writeFile(path, PASSWORD);
+      assert.equal(
+        (await readPasswordFile(path, 'Config for [account a]')).reveal(),
+        PASSWORD,
+        'no newline at all',
+      );
+      // Only the newline goes, like oidc-agent's password files: a CR stays part of the password.
+      await writeFile(path, `${PASSWORD}\r\n`);
+      assert.equal((await readPasswordFile(path, 'Config for [account a]')).reveal(), `${PASSWORD}\r`);
+    });
+
+    it('a missing file is PASSWORD_FILE naming the account and the file', async () => {
+      const path = join(dir, 'missing.pw');
+      const err = await rejection(readPasswordFile(path, 'Config for [account a]'));
+      assert.equal(err.code, 'PASSWORD_FILE');
+      assert.equal(err.message, `Config for [account a]: password_file ${path}: no such file`);
+      assert.equal(err.hint, PW_HINT);
+    });
+
+    it('an unreadable file (a directory; mode 000 would still be readable by root) is PASSWORD_FILE', async () => {
+      const path = join(dir, 'dir.pw');
+      await mkdir(path);
+      const err = await rejection(readPasswordFile(path, 'Config for [account a]'));
+      assert.equal(err.code, 'PASSWORD_FILE');
+      assert.equal(err.message, `Config for [account a]: password_file ${path}: is a directory`);
+      const below = join(dir, 'missing-dir', 'a.pw');
+      const err2 = await rejection(readPasswordFile(below, 'Config for [account a]'));
+      assert.equal(err2.code, 'PASSWORD_FILE');
+      assert.equal(err2.message, `Config for [account a]: password_file ${below}: no such file`);
+    });
+
+    it('an empty file, or an empty first line, is PASSWORD_FILE', async () => {
+      const path = join(dir, 'empty.pw');
+      await writeFile(path, '');
+      const err = await rejection(readPasswordFile(path, 'Config for [account a]'));
+      assert.equal(err.code, 'PASSWORD_FILE');
+      assert.equal(err.message, `Config for [account a]: password_file ${path}: is empty`);
+      await writeFile(path, `\n${PASSWORD}\n`);
+      const err2 = await rejection(readPasswordFile(path, 'Config for [account a]'));
+      assert.equal(err2.code, 'PASSWORD_FILE');
+      assert.equal(err2.message, `Config for [account a]: password_file ${path}: its first line is empty`);
+      assert.doesNotMatch(err2.message, new RegExp(PASSWORD));
+    });
+  });
+
+  it('readClientSecretFile reads the first line and names client_secret_file in errors', async () => {
+    const path = join(dir, 'robot.secret');
+    await writeFile(path, 'client-secret-value\n');
+    assert.equal(
+      (await readClientSecretFile(path, 'Config for [account robot]')).reveal(),
+      'client-secret-value',
+    );
+    const err = await rejection(readClientSecretFile(join(dir, 'none'), 'Config for [account robot]'));
+    assert.equal(err.code, 'PASSWORD_FILE');
+    assert.equal(
+      err.message,
+      `Config for [account robot]: client_secret_file ${join(dir, 'none')}: no such file`,
+    );
+  });
+
+  describe('checkAccountFiles', () => {
+    async function configWith(body: string) {
+      const path = join(dir, 'config.ini');
+      await writeFile(path, `[DEFAULT]\nstate_dir = ${dir}/state\n\n${body}`);
+      return loadRenewerConfig(ctx(path));
+    }
+
+    it('reads the password of every account some [token] uses, and only those', async () => {
+      await writeFile(join(dir, 'vo.pw'), `${PASSWORD}\n`);
+      await writeFile(join(dir, 'robot.secret'), 'robot-secret\n');
+      const config = await configWith(`[account vo]
+password_file = ${dir}/vo.pw
+
+[account unused]
+password_file = ${dir}/does-not-exist.pw
+
+[account robot]
+token_request_url = https://iam.example.org/token
+client_id = robot
+client_secret_file = ${dir}/robot.secret
+
+[token a]
+account = vo
+token_path = ${dir}/a.token
+
+[token b]
+account = vo
+token_path = ${dir}/b.token
+
+[token c]
+account = robot
+token_path = ${dir}/c.token
+`);
+      const passwords = await checkAccountFiles(config);
+      assert.deepEqual([...passwords.keys()], ['vo']);
+      assert.equal(passwords.get('vo')?.reveal(), PASSWORD);
+    });
+
+    it('fails on the first unusable file, naming the config, line, account and file', async () => {
+      const config = await configWith(`[account vo]
+password_file = ${dir}/missing.pw
+
+[token t]
+account = vo
+token_path = ${dir}/t.token
+`);
+      const err = await rejection(checkAccountFiles(config));
+      assert.equal(err.code, 'PASSWORD_FILE');
+      assert.equal(
+        err.message,
+        `${join(dir, 'config.ini')} line 4: Config for [account vo]: password_file ${dir}/missing.pw: no such file`,
+      );
+    });
+
+    it('checks client_secret_file too', async () => {
+      await writeFile(join(dir, 'empty.secret'), '');
+      const config = await configWith(`[account robot]
+token_request_url = https://iam.example.org/token
+client_id = robot
+client_secret_file = ${dir}/empty.secret
+
+[token t]
+account = robot
+token_path = ${dir}/t.token
+`);
+      const err = await rejection(checkAccountFiles(config));
+      assert.equal(err.code, 'PASSWORD_FILE');
+      assert.equal(
+        err.message,
+        `${join(dir, 'config.ini')} line 4: Config for [account robot]: client_secret_file ${dir}/empty.secret: is empty`,
+      );
+    });
+  });
+});
