@@ -1,0 +1,98 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { TokenwardenError } from '../errors.js';
+import { readFileIfExists } from '../files/index.js';
+import { Secret } from '../secret.js';
+import { type CliIO, type OptionSpec, type ParsedArgs, stringOpt } from './command.js';
+import { promptSecret } from './prompt.js';
+import { lockFile } from './shared.js';
+
+export const PASSWORD_OPTIONS: Record<string, OptionSpec> = {
+  'pw-file': {
+    type: 'string',
+    valueName: 'FILE',
+    description: 'read the password from the first line of FILE',
+  },
+  'pw-env': {
+    type: 'string',
+    valueName: 'VAR',
+    description: 'read the password from environment variable VAR',
+  },
+  'pw-cmd': {
+    type: 'string',
+    valueName: 'CMD',
+    description: 'run CMD (sh -c) and use the first line it prints',
+  },
+};
+
+/** Where an account's credential, lock and default password file are, from --config or the state dir. */
+export async function locateAccount(
+  args: ParsedArgs,
+  io: CliIO,
+  name: string,
+): Promise<{ credentialFile: string; lockFile: string; passwordFile: string | undefined }> {
+  const { findConfigPath, loadRenewerConfig, parseIni, resolveRenewerConfig } = await import(
+    '../config/index.js'
+  );
+  const path = findConfigPath({ cliPath: stringOpt(args, 'config'), env: io.env });
+  const exists = (await readFileIfExists(path)) !== undefined;
+  const ctx = { path, file: path, env: io.env, uid: io.uid, home: io.home };
+  const config = exists ? await loadRenewerConfig(ctx) : resolveRenewerConfig(parseIni('', path), ctx);
+  const account = config.accounts.get(name);
+  if (account?.kind === 'refresh') {
+    return {
+      credentialFile: account.credentialFile,
+      lockFile: lockFile(config.stateDir, name),
+      passwordFile: account.passwordFile,
+    };
+  }
+  const fallback = join(config.stateDir, `${name}.pw`);
+  return {
+    credentialFile: join(config.stateDir, 'accounts', `${name}.cred`),
+    lockFile: lockFile(config.stateDir, name),
+    passwordFile: (await readFileIfExists(fallback)) === undefined ? undefined : fallback,
+  };
+}
+
+/** The account password from --pw-file, --pw-env, --pw-cmd, a default password file, or a prompt. */
+export async function readPassword(
+  args: ParsedArgs,
+  io: CliIO,
+  name: string,
+  defaultFile?: string,
+): Promise<Secret> {
+  const file =
+    stringOpt(args, 'pw-file') ??
+    (stringOpt(args, 'pw-env') || stringOpt(args, 'pw-cmd') ? undefined : defaultFile);
+  if (file !== undefined) {
+    const text = await readFileIfExists(file);
+    const line = text?.split('\n')[0];
+    if (!line) throw new TokenwardenError('PASSWORD_FILE', `password file ${file} is missing or empty`);
+    return new Secret(line);
+  }
+  const variable = stringOpt(args, 'pw-env');
+  if (variable !== undefined) {
+    const value = io.env[variable];
+    if (!value) throw new TokenwardenError('USAGE', `--pw-env: $${variable} is not set`);
+    return new Secret(value);
+  }
+  const cmd = stringOpt(args, 'pw-cmd');
+  if (cmd !== undefined) {
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile('/bin/sh', ['-c', cmd], { timeout: 30_000, maxBuffer: 64 * 1024 }, (err, stdout) => {
+        if (err)
+          reject(
+            new TokenwardenError(
+              'USAGE',
+              `--pw-cmd failed (exit ${String((err as { code?: unknown }).code)})`,
+            ),
+          );
+        else resolve(stdout);
+      });
+    });
+    const line = out.split('\n')[0];
+    if (!line) throw new TokenwardenError('USAGE', '--pw-cmd printed nothing');
+    return new Secret(line);
+  }
+  return promptSecret(io, `password for account ${name}: `);
+}

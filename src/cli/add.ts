@@ -1,0 +1,35 @@
+import { TokenwardenError } from '../errors.js';
+import { locateAccount, PASSWORD_OPTIONS, readPassword } from './account-source.js';
+import { askAgent } from './agent-client.js';
+import { type Command, stringOpt } from './command.js';
+import { CONFIG_OPTION } from './shared.js';
+
+export const command: Command = {
+  name: 'add',
+  summary: 'Load an account into the agent (decrypted in memory).',
+  usage: 'add ACCOUNT [--pw-file FILE | --pw-env VAR | --pw-cmd CMD] [--lifetime SECS] [--config PATH]',
+  details: `The credential is the one \`tokenwarden setup\` (or import-oidc-agent) stored: the account's
+credential_file when --config names it, else STATE_DIR/accounts/ACCOUNT.cred. Without a password option the
+account's password file is used when there is one, else the password is asked for (no echo).`,
+  allowPositionals: true,
+  options: {
+    ...PASSWORD_OPTIONS,
+    lifetime: { type: 'string', valueName: 'SECS', description: 'unload the account after SECS' },
+    ...CONFIG_OPTION,
+  },
+  async run(args, io) {
+    const name = args.positionals[0];
+    if (!name || args.positionals.length > 1) throw new TokenwardenError('USAGE', 'add needs one ACCOUNT');
+    const where = await locateAccount(args, io, name);
+    const password = await readPassword(args, io, name, where.passwordFile);
+    const reply = await askAgent(io, {
+      request: 'tw_add',
+      account: name,
+      password: password.reveal(),
+      credential_file: where.credentialFile,
+      lock_file: where.lockFile,
+      lifetime: Number(stringOpt(args, 'lifetime') ?? 0),
+    });
+    return { text: `account ${name} loaded (issuer ${String(reply.issuer)})`, json: reply };
+  },
+};

@@ -1,0 +1,133 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startTestIssuer } from '../testing/index.js';
+import { boolOpt, type CliIO, type Command, stringOpt } from './command.js';
+import { main } from './program.js';
+import { runSetup } from './setup.js';
+
+export const command: Command = {
+  name: 'demo',
+  summary: 'Run tokenwarden end to end against the bundled test issuer on 127.0.0.1.',
+  usage: 'demo [--dir DIR] [--keep]',
+  details: `Starts the bundled test OpenID provider on 127.0.0.1, sets up an account through a real device
+flow (approved automatically), writes a config.ini with three tokens of different audiences and scopes
+plus a client-credentials robot, renews them, and shows status and inspect. Nothing leaves this machine.`,
+  options: {
+    dir: {
+      type: 'string',
+      valueName: 'DIR',
+      description: 'work in DIR (default: a new temporary directory)',
+    },
+    keep: { type: 'boolean', description: 'keep the directory afterwards' },
+  },
+  async run(args, io) {
+    const dir = stringOpt(args, 'dir') ?? (await mkdtemp(join(tmpdir(), 'tokenwarden-demo-')));
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const keep = boolOpt(args, 'keep') || stringOpt(args, 'dir') !== undefined;
+    // One-hour tokens, like WLCG IAM's default, so the second run finds them all fresh.
+    const issuer = await startTestIssuer({ accessTokenTtl: 3600 });
+    const say = (text: string) => io.out(`${text}\n`);
+    const step = (text: string) => io.out(`\n== ${text}\n`);
+    try {
+      say(`tokenwarden demo: test issuer at ${issuer.url}, files in ${dir}`);
+      const robotSecret = `demo-robot-secret-${Math.random().toString(36).slice(2)}`;
+      await issuer.addClient({
+        client_id: 'demo-robot',
+        client_secret: robotSecret,
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        scope: 'compute.read compute.modify storage.read:/',
+      });
+      await writeFile(join(dir, 'robot.secret'), `${robotSecret}\n`, { mode: 0o600 });
+      const config = join(dir, 'config.ini');
+      const tokens = join(dir, 'tokens');
+      await mkdir(tokens, { recursive: true });
+      await writeFile(config, demoConfig(dir, issuer.url), { mode: 0o600 });
+
+      step('setup demo: dynamic client registration + device flow (approved automatically)');
+      const setupIO = { ...io, out: () => {} };
+      await runSetup(
+        {
+          values: {
+            config,
+            issuer: issuer.url,
+            scope:
+              'openid offline_access wlcg.groups storage.read:/ storage.create:/ compute.read compute.modify',
+          },
+          positionals: ['demo'],
+        },
+        setupIO as CliIO,
+        {
+          onUserCode: async (code) => {
+            say(`(the demo approves user code ${code} as user "alice")`);
+            await issuer.approveDeviceCode(code, 'alice');
+          },
+        },
+      );
+
+      step(`config.ini (osg-token-renewer format):\n${demoConfig(dir, issuer.url).trimEnd()}`);
+      step('tokenwarden renew --verbose');
+      let code = await main(['renew', '--config', config, '--verbose'], io);
+      step('tokenwarden status');
+      await main(['status', '--config', config], io);
+      step(`tokenwarden inspect ${join(tokens, 'demo.storage.token')}`);
+      await main(['inspect', join(tokens, 'demo.storage.token')], io);
+      step('tokenwarden renew again: every token is still fresh, so no request reaches the issuer');
+      const before = JSON.stringify(issuer.stats().tokenRequests);
+      code ||= await main(['renew', '--config', config], io);
+      say(`issuer token requests before: ${before}, after: ${JSON.stringify(issuer.stats().tokenRequests)}`);
+      step('done');
+      say(
+        keep
+          ? `Files kept in ${dir}. Try: tokenwarden status --config ${config}`
+          : 'Run `tokenwarden demo --keep` to keep the files, or `tokenwarden --help`.',
+      );
+      return { exitCode: code };
+    } finally {
+      await issuer.close();
+      if (!keep) await rm(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+function demoConfig(dir: string, issuer: string): string {
+  return `[DEFAULT]
+state_dir = ${dir}/state
+
+[account demo]
+password_file = ${dir}/demo.pw
+issuer = ${issuer}
+
+[account robot]
+token_request_url = ${issuer}/token
+client_id = demo-robot
+client_secret_file = ${dir}/robot.secret
+
+[token storage]
+account = demo
+token_path = ${dir}/tokens/demo.storage.token
+audience = https://storage.example.org
+scope = storage.read:/ storage.create:/
+min_lifetime = 120
+
+[token compute]
+account = demo
+token_path = ${dir}/tokens/demo.compute.token
+audience = https://ce1.example.org https://ce2.example.org
+scope = compute.read compute.modify
+
+[token any]
+account = demo
+token_path = ${dir}/tokens/demo.any.token
+scope = storage.read:/
+
+[token robot]
+account = robot
+token_path = ${dir}/tokens/robot.token
+audience = https://ce1.example.org
+scope = compute.read
+min_lifetime = 1200
+`;
+}

@@ -1,0 +1,75 @@
+import { join } from 'node:path';
+import { findOidcAgentAccountFile, readOidcAgentAccount } from '../agent/oidc-agent/index.js';
+import { TokenwardenError } from '../errors.js';
+import { readFileIfExists } from '../files/index.js';
+import type { AccountRecord } from '../store/index.js';
+import { createFileStore } from '../store/index.js';
+import { locateAccount, PASSWORD_OPTIONS, readPassword } from './account-source.js';
+import { type Command, stringOpt } from './command.js';
+import { CONFIG_OPTION } from './shared.js';
+
+export const command: Command = {
+  name: 'import-oidc-agent',
+  summary: 'Import an oidc-agent account (from oidc-gen) as a tokenwarden account.',
+  usage:
+    'import-oidc-agent ACCOUNT [--dir DIR] [--pw-file FILE | --pw-env VAR | --pw-cmd CMD] [--config PATH]',
+  details: `Reads ACCOUNT from $OIDC_CONFIG_DIR, ~/.config/oidc-agent or ~/.oidc-agent (or --dir), decrypts
+it with its oidc-agent password (Argon2id + XSalsa20-Poly1305), and stores issuer, client and refresh
+token as a tokenwarden credential encrypted with the same password (or with the account's password file
+when --config names one). Load it with \`tokenwarden add ACCOUNT\`.`,
+  allowPositionals: true,
+  options: {
+    dir: { type: 'string', valueName: 'DIR', description: "oidc-agent's configuration directory" },
+    ...PASSWORD_OPTIONS,
+    ...CONFIG_OPTION,
+  },
+  async run(args, io) {
+    const name = args.positionals[0];
+    if (!name || args.positionals.length > 1)
+      throw new TokenwardenError('USAGE', 'import-oidc-agent needs one ACCOUNT');
+    const dir = stringOpt(args, 'dir');
+    const file = dir ? join(dir, name) : findOidcAgentAccountFile(name, io.env, io.home);
+    if (file === undefined || (await readFileIfExists(file, { maxBytes: 1 << 20 })) === undefined) {
+      throw new TokenwardenError('STORE_NOT_FOUND', `no oidc-agent account ${name} found`, {
+        hint: 'give its directory with --dir (oidc-agent keeps them in ~/.config/oidc-agent)',
+      });
+    }
+    const password = await readPassword(args, io, name);
+    const account = await readOidcAgentAccount(file, password);
+    if (!account.refreshToken) {
+      throw new TokenwardenError('NEEDS_LOGIN', `oidc-agent account ${name} holds no refresh token`);
+    }
+    const where = await locateAccount(args, io, name);
+    const storePassword = where.passwordFile
+      ? await readPassword({ values: {}, positionals: [] }, io, name, where.passwordFile)
+      : password;
+    const store = createFileStore({
+      credentialFile: () => where.credentialFile,
+      lockFile: () => where.lockFile,
+      password: async () => storePassword,
+    });
+    const now = new Date().toISOString();
+    const record: AccountRecord = {
+      version: 1,
+      account: name,
+      issuer: account.issuer,
+      clientId: account.clientId,
+      ...(account.clientSecret ? { clientSecret: account.clientSecret } : {}),
+      tokenEndpointAuthMethod: account.clientSecret ? 'client_secret_basic' : 'none',
+      refreshToken: account.refreshToken,
+      scope: account.scope,
+      audienceParam: 'audience',
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      await store.withLock(name, () => store.save(record));
+    } finally {
+      await store.close();
+    }
+    return {
+      text: `imported oidc-agent account ${name} (issuer ${record.issuer}) into ${where.credentialFile}\nload it with: tokenwarden add ${name}`,
+      json: { account: name, issuer: record.issuer, credential_file: where.credentialFile },
+    };
+  },
+};

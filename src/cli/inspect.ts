@@ -1,0 +1,90 @@
+import { readFile } from 'node:fs/promises';
+import { TokenwardenError } from '../errors.js';
+import { readFileIfExists } from '../files/index.js';
+import {
+  decodeToken,
+  discoverBearerToken,
+  formatDuration,
+  nowSeconds,
+  stripC99Whitespace,
+} from '../tokens/index.js';
+import type { CliIO, Command } from './command.js';
+import { JSON_OPTION } from './shared.js';
+
+export const command: Command = {
+  name: 'inspect',
+  summary: 'Decode a token and show its claims, issuer, audience, scopes and time left.',
+  usage: 'inspect [TOKEN | FILE | -] [--json]',
+  details: `With no argument, the token found by WLCG bearer-token discovery is shown ($BEARER_TOKEN,
+$BEARER_TOKEN_FILE, $XDG_RUNTIME_DIR/bt_u<uid>, /tmp/bt_u<uid>). '-' reads standard input. The signature
+is not verified. The token itself is never printed.`,
+  options: { ...JSON_OPTION },
+  allowPositionals: true,
+  async run(args, io) {
+    if (args.positionals.length > 1)
+      throw new TokenwardenError('USAGE', 'inspect takes one token, file or -');
+    const { token, source } = await obtain(args.positionals[0], io);
+    const decoded = decodeToken(token);
+    const c = decoded.claims;
+    const now = nowSeconds();
+    const left = typeof c.exp === 'number' ? c.exp - now : undefined;
+    const json = {
+      source,
+      header: decoded.header,
+      claims: c,
+      issuer: c.iss ?? null,
+      subject: c.sub ?? null,
+      audience: decoded.audience,
+      scope: decoded.scope,
+      expires_in: left ?? null,
+      expired: left !== undefined && left <= 0,
+    };
+    const time = (v: unknown) => (typeof v === 'number' ? `${new Date(v * 1000).toISOString()}` : '-');
+    const lines = [
+      `source:    ${source}`,
+      `issuer:    ${c.iss ?? '-'}`,
+      `subject:   ${c.sub ?? '-'}`,
+      `audience:  ${decoded.audience.join(' ') || '-'}`,
+      `scope:     ${decoded.scope.join(' ') || '-'}`,
+      `issued:    ${time(c.iat)}`,
+      `expires:   ${time(c.exp)}${left === undefined ? '' : ` (${left > 0 ? `in ${formatDuration(left)}` : formatDuration(left)})`}`,
+      `algorithm: ${String(decoded.header.alg ?? '-')}${decoded.header.kid ? ` (kid ${String(decoded.header.kid)})` : ''}`,
+      'claims:',
+      ...JSON.stringify(c, null, 2)
+        .split('\n')
+        .map((l) => `  ${l}`),
+    ];
+    return { exitCode: left !== undefined && left <= 0 ? 1 : 0, json, text: lines.join('\n') };
+  },
+};
+
+async function obtain(arg: string | undefined, io: CliIO): Promise<{ token: string; source: string }> {
+  if (arg === undefined) {
+    const found = await discoverBearerToken(io.env, io.uid, (p) => readFileIfExists(p));
+    if (!found) {
+      throw new TokenwardenError('TOKEN_NOT_FOUND', 'no bearer token found by WLCG discovery', {
+        hint: 'give a token file, or set $BEARER_TOKEN_FILE',
+      });
+    }
+    return { token: found.token, source: found.path ?? '$BEARER_TOKEN' };
+  }
+  if (arg === '-') return { token: stripC99Whitespace(await readAll(io.stdin)), source: 'stdin' };
+  if (/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(arg)) return { token: arg, source: 'argument' };
+  try {
+    return { token: stripC99Whitespace(await readFile(arg, 'utf8')), source: arg };
+  } catch (cause) {
+    throw new TokenwardenError(
+      'TOKEN_NOT_FOUND',
+      `cannot read ${arg}: ${(cause as NodeJS.ErrnoException).code}`,
+      {
+        hint: 'give a token, a file holding one, or - for standard input',
+      },
+    );
+  }
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}

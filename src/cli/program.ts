@@ -1,0 +1,178 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { parseArgs } from 'node:util';
+import { isTokenwardenError, TokenwardenError } from '../errors.js';
+import type { CliIO, Command, CommandResult, OptionSpec } from './command.js';
+import { EXIT_CODES } from './exit.js';
+import { redact } from './redact.js';
+
+/** Commands are imported only when run, so start-up stays fast (`token` is called per job). */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command: Command }> }> = {
+  setup: {
+    summary: 'register a client and log in; store the account encrypted',
+    load: () => import('./setup.js'),
+  },
+  renew: {
+    summary: 'renew every [token] of config.ini that needs it (oneshot)',
+    load: () => import('./renew.js'),
+  },
+  status: {
+    summary: 'show every token: expires in, last renewal, last error',
+    load: () => import('./status.js'),
+  },
+  inspect: {
+    summary: 'decode a token: claims, issuer, audience, scopes, time left',
+    load: () => import('./inspect.js'),
+  },
+  discover: {
+    summary: 'find the bearer token the WLCG discovery rules select',
+    load: () => import('./discover.js'),
+  },
+  units: {
+    summary: 'print (or install) systemd units and the cron line for renew',
+    load: () => import('./units.js'),
+  },
+  agent: {
+    summary: 'start the per-user agent (eval "$(tokenwarden agent)"), or --kill it',
+    load: () => import('./agent.js'),
+  },
+  add: { summary: 'load an account into the agent', load: () => import('./add.js') },
+  remove: { summary: 'unload an account from the agent', load: () => import('./remove.js') },
+  list: { summary: 'list the accounts loaded in the agent', load: () => import('./list.js') },
+  'import-oidc-agent': {
+    summary: 'import an oidc-agent account file as a tokenwarden account',
+    load: () => import('./import-oidc-agent.js'),
+  },
+  token: {
+    summary: 'print an access token from the agent (like oidc-token)',
+    load: () => import('./token.js'),
+  },
+  demo: { summary: 'run everything against the bundled test issuer', load: () => import('./demo.js') },
+  'test-issuer': {
+    summary: 'run the bundled test OpenID provider on 127.0.0.1',
+    load: () => import('./test-issuer.js'),
+  },
+};
+
+const COMMON: Record<string, OptionSpec> = {
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+function mainHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(width)}  ${c.summary}`);
+  return [
+    'Usage: tokenwarden <command> [options]',
+    '',
+    'Keeps OAuth2 bearer tokens (WLCG JWT, SciTokens) valid on disk.',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Run `tokenwarden <command> --help` for the options of one command.',
+    '  --version  print the version',
+    '',
+  ].join('\n');
+}
+
+export function commandHelp(command: Command): string {
+  const options = { ...command.options, ...COMMON };
+  const rows = Object.entries(options).map(([name, spec]) => {
+    const short = spec.short ? `-${spec.short}, ` : '    ';
+    const value = spec.type === 'string' ? ` ${spec.valueName ?? 'VALUE'}` : '';
+    return [`  ${short}--${name}${value}`, spec.description];
+  });
+  const width = Math.max(...rows.map((r) => (r[0] as string).length));
+  return [
+    `Usage: tokenwarden ${command.usage}`,
+    '',
+    command.summary,
+    '',
+    'Options:',
+    ...rows.map(([a, b]) => `${(a as string).padEnd(width)}  ${b}`),
+    ...(command.details ? ['', command.details.trimEnd()] : []),
+    '',
+  ].join('\n');
+}
+
+export function makeIO(): CliIO {
+  return {
+    env: process.env,
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(redact(text)),
+    stdin: process.stdin,
+    stdinIsTTY: process.stdin.isTTY === true,
+    uid: process.getuid?.() ?? 0,
+    home: process.env.HOME ?? homedir(),
+  };
+}
+
+function render(result: CommandResult, json: boolean, io: CliIO): void {
+  if (json && result.json !== undefined) io.out(`${JSON.stringify(result.json, null, 2)}\n`);
+  else if (result.text) io.out(result.text.endsWith('\n') ? result.text : `${result.text}\n`);
+}
+
+/** The single error boundary: maps errors to exit statuses and one clear line; no stack for a user's mistake. */
+export async function main(argv: string[], io: CliIO = makeIO()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.out(mainHelp());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.out(`tokenwarden ${version()}\n`);
+    return 0;
+  }
+  const entry = COMMANDS[name];
+  try {
+    if (entry === undefined) {
+      throw new TokenwardenError('USAGE', `unknown command ${JSON.stringify(name)}`, {
+        hint: 'run `tokenwarden --help` for the list of commands',
+      });
+    }
+    const { command } = await entry.load();
+    const options = { ...command.options, ...COMMON };
+    let parsed: ReturnType<typeof parseArgs>;
+    try {
+      parsed = parseArgs({
+        args: rest,
+        options: options as NonNullable<Parameters<typeof parseArgs>[0]>['options'],
+        allowPositionals: command.allowPositionals ?? false,
+        strict: true,
+      });
+    } catch (err) {
+      throw new TokenwardenError('USAGE', `${name}: ${(err as Error).message.split('\n')[0]}`, {
+        hint: `run \`tokenwarden ${name} --help\``,
+      });
+    }
+    if (parsed.values.help === true) {
+      io.out(commandHelp(command));
+      return 0;
+    }
+    const result = await command.run(parsed as Parameters<Command['run']>[0], io);
+    render(result, parsed.values.json === true, io);
+    return result.exitCode ?? 0;
+  } catch (err) {
+    return reportError(err, io);
+  }
+}
+
+export function reportError(err: unknown, io: CliIO): number {
+  if (isTokenwardenError(err)) {
+    io.err(`tokenwarden: ${err.message}\n`);
+    if (err.hint) io.err(`  ${err.hint}\n`);
+    if (io.env.TOKENWARDEN_DEBUG && err.cause) io.err(`  cause: ${String(err.cause)}\n`);
+    return EXIT_CODES[err.code] ?? 1;
+  }
+  io.err(`tokenwarden: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+  if (io.env.TOKENWARDEN_DEBUG && err instanceof Error && err.stack) io.err(`${err.stack}\n`);
+  else io.err('  this is a bug in tokenwarden; set TOKENWARDEN_DEBUG=1 for details and report it\n');
+  return EXIT_CODES.INTERNAL;
+}

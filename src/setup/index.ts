@@ -1,0 +1,7 @@
+export {
+  createAccount,
+  type LoginFlow,
+  type SetupMode,
+  type SetupOptions,
+  type SetupResult,
+} from './create-account.js';

@@ -1,0 +1,193 @@
+import assert from 'node:assert/strict';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { findLeaks, runCli } from '../helpers/cli.js';
+import { collectSecrets } from '../helpers/secrets.js';
+import { createWorld, refreshAccount, tokenSection, type World } from '../helpers/world.js';
+
+describe('setup', () => {
+  let world: World;
+  const manualSecret = 'manual-client-secret-9d8c7b6a';
+
+  before(async () => {
+    world = await createWorld({ autoApproveInteractions: 'carol' });
+    await world.issuer.addClient({
+      client_id: 'manual-client',
+      client_secret: manualSecret,
+      grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
+      response_types: [],
+      redirect_uris: [],
+      scope: 'openid offline_access storage.read:/ compute.read',
+    });
+  });
+
+  after(async () => {
+    const leaks = findLeaks([...(await collectSecrets(world)), manualSecret]);
+    await world.close();
+    assert.deepEqual(leaks, []);
+  });
+
+  it('registers a client, runs the device flow and prints the [account] section', async () => {
+    await world.writeConfig('');
+    const run = await world.setup('dyn', 'openid storage.read:/', ['--issuer', world.issuer.url]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /open http:\/\/127\.0\.0\.1:\d+\/device and enter the code: \S+/);
+    const pw = join(world.state, 'dyn.pw');
+    assert.equal(run.stdout, `[account dyn]\npassword_file = ${pw}\nissuer = ${world.issuer.url}\n`);
+    assert.equal((await stat(pw)).mode & 0o777, 0o600);
+    const cred = join(world.state, 'accounts', 'dyn.cred');
+    assert.equal((await stat(cred)).mode & 0o777, 0o600);
+    const sealed = await readFile(cred, 'utf8');
+    for (const s of await collectSecrets(world))
+      assert.ok(!sealed.includes(s), 'no secret in clear in the record');
+    // offline_access is added when missing, so the account gets a refresh token.
+    await world.writeConfig(`${run.stdout}\n${tokenSection(world, 't', 'dyn', { scope: 'storage.read:/' })}`);
+    const renew = await runCli(['renew', '--config', world.config]);
+    assert.equal(renew.code, 0, renew.stderr);
+  });
+
+  it('--write appends the section to the config, and --manual takes a secret from a file', async () => {
+    await world.writeConfig('# site config\n');
+    const secretFile = join(world.dir, 'manual.secret');
+    await writeFile(secretFile, `${manualSecret}\n`, { mode: 0o600 });
+    const run = await world.setup('man', 'openid offline_access storage.read:/', [
+      '--issuer',
+      world.issuer.url,
+      '--manual',
+      '--client-id',
+      'manual-client',
+      '--client-secret-file',
+      secretFile,
+      '--write',
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    const config = await readFile(world.config, 'utf8');
+    assert.match(config, /# site config\n\n\[account man\]\npassword_file = .*man\.pw\nissuer = http/);
+    await writeFile(
+      world.config,
+      `${config}\n${tokenSection(world, 'm', 'man', { scope: 'storage.read:/' })}`,
+    );
+    const renew = await runCli(['renew', '--config', world.config, '--json']);
+    assert.equal(renew.code, 0, renew.stderr);
+  });
+
+  it('--manual reads the secret from standard input, never from argv', async () => {
+    await world.writeConfig('');
+    const approvals: Promise<void>[] = [];
+    const run = await runCli(
+      [
+        'setup',
+        'stdin',
+        '--config',
+        world.config,
+        '--issuer',
+        world.issuer.url,
+        '--manual',
+        '--client-id',
+        'manual-client',
+        '--scope',
+        'openid offline_access compute.read',
+      ],
+      {
+        input: `${manualSecret}\n`,
+        onStderr: (c) => {
+          const m = /enter the code: (\S+)/.exec(c);
+          if (m?.[1]) approvals.push(world.issuer.approveDeviceCode(m[1]));
+        },
+      },
+    );
+    await Promise.all(approvals);
+    assert.equal(run.code, 0, run.stderr);
+  });
+
+  it('--flow code logs in with the authorization code flow and PKCE on a loopback redirect', async () => {
+    await world.writeConfig('');
+    let followed: Promise<Response> | undefined;
+    const run = await runCli(
+      [
+        'setup',
+        'code',
+        '--config',
+        world.config,
+        '--issuer',
+        world.issuer.url,
+        '--flow',
+        'code',
+        '--scope',
+        'openid offline_access storage.read:/',
+      ],
+      {
+        onStderr: (c) => {
+          const m = /(http:\/\/127\.0\.0\.1:\d+\/auth\?\S+)/.exec(c);
+          if (m?.[1] && !followed) followed = fetch(m[1], { redirect: 'follow' });
+        },
+      },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(followed, 'an authorization URL was printed');
+    const landing = await followed;
+    assert.match(await landing.text(), /login finished/);
+    assert.match(run.stdout, /\[account code\]/);
+  });
+
+  it('--client-credentials registers a robot client and saves its secret in a file, no human needed', async () => {
+    await world.writeConfig('');
+    const run = await runCli([
+      'setup',
+      'robot',
+      '--config',
+      world.config,
+      '--issuer',
+      world.issuer.url,
+      '--client-credentials',
+      '--scope',
+      'compute.read',
+      '--write',
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    const config = await readFile(world.config, 'utf8');
+    assert.match(
+      config,
+      /\[account robot\]\ntoken_request_url = http.*\/token\nclient_id = \S+\nclient_secret_file = /,
+    );
+    const secretFile = /client_secret_file = (\S+)/.exec(config)?.[1] as string;
+    assert.equal((await stat(secretFile)).mode & 0o777, 0o600);
+    await writeFile(
+      world.config,
+      `${config}\n${tokenSection(world, 'r', 'robot', { scope: 'compute.read', audience: 'https://x.example' })}`,
+    );
+    const renew = await runCli(['renew', '--config', world.config]);
+    assert.equal(renew.code, 0, renew.stderr);
+  });
+
+  it('refuses bad input with a clear message', async () => {
+    const a = await runCli(['setup']);
+    assert.equal(a.code, 2);
+    assert.match(a.stderr, /setup needs one ACCOUNT name/);
+    const b = await runCli(['setup', 'x', '--config', join(world.dir, 'none.ini')]);
+    assert.equal(b.code, 2);
+    assert.match(b.stderr, /which issuer\?/);
+    const c = await runCli(['setup', 'x', '--config', world.config, '--issuer', 'http://example.org']);
+    assert.equal(c.code, 2);
+    assert.match(c.stderr, /must use https/);
+  });
+
+  it('an account whose grant was revoked is reported as needing a login', async () => {
+    await world.writeConfig(`${refreshAccount(world, 'rev')}${tokenSection(world, 'rv', 'rev')}`);
+    assert.equal((await world.setup('rev')).code, 0);
+    await world.issuer.revokeAllGrants();
+    const run = await runCli(['renew', '--config', world.config]);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /\[token rv\] \(account rev\): .*invalid_grant.*run: tokenwarden setup rev/);
+    const status = await runCli(['status', '--config', world.config, '--json']);
+    assert.match(status.stdout, /"state": "needs-login"/);
+    // Headless runs do not hammer the issuer again with a dead refresh token.
+    const before = world.issuer.stats().tokenErrors.invalid_grant ?? 0;
+    assert.equal((await runCli(['renew', '--config', world.config])).code, 1);
+    assert.equal(world.issuer.stats().tokenErrors.invalid_grant ?? 0, before);
+    // A new login clears it.
+    assert.equal((await world.setup('rev')).code, 0);
+    assert.equal((await runCli(['renew', '--config', world.config])).code, 0);
+  });
+});

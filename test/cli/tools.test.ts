@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { findLeaks, runCli } from '../helpers/cli.js';
+import { collectSecrets } from '../helpers/secrets.js';
+import { createWorld, refreshAccount, tokenSection, type World } from '../helpers/world.js';
+
+describe('inspect, discover, units, --help, --version', () => {
+  let world: World;
+  let tokenFile: string;
+  let token: string;
+
+  before(async () => {
+    world = await createWorld();
+    await world.writeConfig(
+      `${refreshAccount(world, 'vo')}${tokenSection(world, 'ce', 'vo', { audience: 'https://ce.example', scope: 'compute.read', owner: 'root', group: '0' })}`,
+    );
+    assert.equal((await world.setup('vo')).code, 0);
+    assert.equal((await runCli(['renew', '--config', world.config])).code, 0);
+    tokenFile = join(world.tokens, 'ce.token');
+    token = (await readFile(tokenFile, 'utf8')).trim();
+  });
+
+  after(async () => {
+    const leaks = findLeaks(await collectSecrets(world));
+    await world.close();
+    assert.deepEqual(leaks, []);
+  });
+
+  it('inspect shows issuer, audience, scope and time left, from a file, stdin or discovery', async () => {
+    const a = await runCli(['inspect', tokenFile]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.match(a.stdout, new RegExp(`issuer:\\s+${world.issuer.url}`));
+    assert.match(a.stdout, /audience:\s+https:\/\/ce\.example/);
+    assert.match(a.stdout, /scope:\s+compute\.read/);
+    assert.match(a.stdout, /expires:.*\(in (59m|1h 00m)/);
+    assert.match(a.stdout, /"wlcg\.ver": "1\.0"/);
+    const b = await runCli(['inspect', '-', '--json'], { input: `${token}\n` });
+    const j = JSON.parse(b.stdout) as { audience: string[]; issuer: string; expired: boolean };
+    assert.deepEqual(j.audience, ['https://ce.example']);
+    assert.equal(j.expired, false);
+    const c = await runCli(['inspect'], { env: { BEARER_TOKEN_FILE: tokenFile } });
+    assert.equal(c.code, 0);
+    assert.match(c.stdout, new RegExp(`source:\\s+${tokenFile}`));
+  });
+
+  it('inspect refuses what is not a token', async () => {
+    const bad = join(world.dir, 'bad.token');
+    await writeFile(bad, 'hello\n');
+    const run = await runCli(['inspect', bad]);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /not a JWT/);
+    assert.doesNotMatch(run.stderr, /\n\s+at /);
+  });
+
+  it('discover follows the WLCG order', async () => {
+    const run = await runCli(['discover', '--json'], {
+      env: { BEARER_TOKEN: undefined, BEARER_TOKEN_FILE: undefined, XDG_RUNTIME_DIR: world.tokens },
+    });
+    assert.equal(run.code, 1);
+    assert.match(run.stdout, /"found": false/);
+    await writeFile(join(world.tokens, `bt_u${process.getuid?.()}`), `${token}\n`);
+    const found = await runCli(['discover'], {
+      env: { BEARER_TOKEN: undefined, BEARER_TOKEN_FILE: undefined, XDG_RUNTIME_DIR: world.tokens },
+    });
+    assert.equal(found.code, 0);
+    assert.match(found.stdout, /bt_u\d+ \(from XDG_RUNTIME_DIR\), expires in/);
+  });
+
+  it('units prints a hardened service, a timer and a cron line', async () => {
+    const run = await runCli(['units', '--config', world.config, '--user', 'osg-token-svc']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /Type=oneshot/);
+    assert.match(run.stdout, /User=osg-token-svc/);
+    assert.match(run.stdout, /TimeoutStartSec=/);
+    assert.match(run.stdout, /ProtectSystem=strict/);
+    assert.match(run.stdout, new RegExp(`ReadWritePaths=.*${world.tokens}`));
+    assert.match(run.stdout, /CapabilityBoundingSet=CAP_CHOWN CAP_FOWNER/);
+    assert.match(run.stdout, /OnUnitActiveSec=10min\nRandomizedDelaySec=3min/);
+    assert.match(run.stdout, /\*\/10 \* \* \* \* osg-token-svc .* renew --config /);
+    const dir = join(world.dir, 'units');
+    const install = await runCli(['units', '--config', world.config, '--install', '--dir', dir]);
+    assert.equal(install.code, 0, install.stderr);
+    assert.match(await readFile(join(dir, 'tokenwarden-renew.timer'), 'utf8'), /WantedBy=timers.target/);
+  });
+
+  it('every command has --help, and --version works', async () => {
+    for (const cmd of ['setup', 'renew', 'status', 'inspect', 'discover', 'units', 'demo', 'test-issuer']) {
+      const run = await runCli([cmd, '--help']);
+      assert.equal(run.code, 0, cmd);
+      assert.match(run.stdout, new RegExp(`^Usage: tokenwarden ${cmd}`));
+    }
+    const v = await runCli(['--version']);
+    assert.match(v.stdout, /^tokenwarden \d+\.\d+\.\d+\n$/);
+  });
+});
