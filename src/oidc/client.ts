@@ -61,7 +61,10 @@ function configure(config: oc.Configuration, url: URL, ctx: RequestContext): oc.
 export async function createClient(spec: ClientSpec, ctx: RequestContext): Promise<oc.Configuration> {
   if (spec.tokenEndpoint !== undefined) {
     const endpoint = parseIssuerUrl(spec.tokenEndpoint, 'token_request_url');
-    const server: oc.ServerMetadata = { issuer: spec.issuer || endpoint.origin, token_endpoint: endpoint.href };
+    const server: oc.ServerMetadata = {
+      issuer: spec.issuer || endpoint.origin,
+      token_endpoint: endpoint.href,
+    };
     return configure(new oc.Configuration(server, spec.clientId, undefined, clientAuth(spec)), endpoint, ctx);
   }
   const issuer = parseIssuerUrl(spec.issuer);

@@ -16,22 +16,39 @@ export function translateError(err: unknown, what: string, timeoutSeconds?: numb
     const code = challenge?.parameters.error ?? 'invalid_client';
     return new OAuthError(code, challenge?.parameters.error_description, err.status);
   }
+  const code = (err as { code?: unknown }).code;
   const name = err instanceof Error ? err.name : '';
-  if (name === 'TimeoutError' || name === 'AbortError') {
+  if (
+    code === 'OAUTH_TIMEOUT' ||
+    code === 'OAUTH_ABORT' ||
+    name === 'TimeoutError' ||
+    name === 'AbortError'
+  ) {
     const after = timeoutSeconds === undefined ? '' : ` within ${timeoutSeconds}s`;
     return new TokenwardenError('TIMEOUT', `${what}: no answer from the issuer${after}`, {
       hint: 'the issuer may be down or overloaded; raise `timeout` in the [account] section if it is just slow',
     });
   }
-  if (err instanceof TypeError && err.message === 'fetch failed') {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    const detail = cause?.code ?? cause?.message ?? 'network error';
-    return new TokenwardenError('NETWORK', `${what}: cannot reach the issuer (${detail})`);
-  }
-  if (err instanceof ClientError || (err instanceof Error && typeof (err as { code?: unknown }).code === 'string')) {
+  // openid-client wraps fetch's network failure ("fetch failed", errno in its cause).
+  const network = networkFailure(err) ?? networkFailure((err as { cause?: unknown }).cause);
+  if (network !== undefined)
+    return new TokenwardenError('NETWORK', `${what}: cannot reach the issuer (${network})`);
+  if (
+    err instanceof ClientError ||
+    (err instanceof Error && typeof (err as { code?: unknown }).code === 'string')
+  ) {
     const e = err as Error & { code?: string; cause?: unknown };
     const status = e.cause instanceof Response ? ` (HTTP ${e.cause.status})` : '';
-    return new TokenwardenError('ISSUER_RESPONSE', `${what}: unusable answer from the issuer: ${e.message}${status}`);
+    return new TokenwardenError(
+      'ISSUER_RESPONSE',
+      `${what}: unusable answer from the issuer: ${e.message}${status}`,
+    );
   }
   return new TokenwardenError('INTERNAL', `${what}: ${err instanceof Error ? err.message : String(err)}`);
+}
+
+function networkFailure(err: unknown): string | undefined {
+  if (!(err instanceof TypeError) || err.message !== 'fetch failed') return undefined;
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? 'network error';
 }

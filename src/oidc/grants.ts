@@ -13,7 +13,9 @@ export async function refreshTokenGrant(
   ctx: RequestContext,
 ): Promise<TokenResponse> {
   try {
-    return wrapTokenResponse(await oc.refreshTokenGrant(config, refreshToken.reveal(), tokenRequestParameters(request)));
+    return wrapTokenResponse(
+      await oc.refreshTokenGrant(config, refreshToken.reveal(), tokenRequestParameters(request)),
+    );
   } catch (err) {
     throw translateError(err, 'refresh', ctx.timeoutSeconds);
   }

@@ -40,7 +40,9 @@ export async function registerClient(
     const fetchImpl = ctx.fetch;
     const config = await oc.dynamicClientRegistration(url, metadata, undefined, {
       timeout: ctx.timeoutSeconds,
-      ...(fetchImpl ? { [oc.customFetch]: (u: string, o: oc.CustomFetchOptions) => fetchImpl(u, o as RequestInit) } : {}),
+      ...(fetchImpl
+        ? { [oc.customFetch]: (u: string, o: oc.CustomFetchOptions) => fetchImpl(u, o as RequestInit) }
+        : {}),
       ...(url.protocol === 'http:' && isLoopbackUrl(url) ? { execute: [oc.allowInsecureRequests] } : {}),
     });
     const client = config.clientMetadata();
@@ -50,7 +52,8 @@ export async function registerClient(
       config,
       clientId: client.client_id,
       clientSecret,
-      authMethod: (client.token_endpoint_auth_method as ClientAuthMethod | undefined) ?? 'client_secret_basic',
+      authMethod:
+        (client.token_endpoint_auth_method as ClientAuthMethod | undefined) ?? 'client_secret_basic',
       registrationClientUri:
         typeof client.registration_client_uri === 'string' ? client.registration_client_uri : undefined,
       registrationAccessToken: typeof rat === 'string' ? secret(rat) : undefined,

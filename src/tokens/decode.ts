@@ -22,9 +22,13 @@ export function decodeToken(token: string): DecodedToken {
     header = decodeProtectedHeader(compact) as Record<string, unknown>;
     claims = decodeJwt(compact) as JWTPayload & Record<string, unknown>;
   } catch (cause) {
-    throw new TokenwardenError('TOKEN_INVALID', 'not a JWT (expected three base64url parts with JSON claims)', {
-      cause: cause instanceof Error ? new Error(cause.message) : undefined,
-    });
+    throw new TokenwardenError(
+      'TOKEN_INVALID',
+      'not a JWT (expected three base64url parts with JSON claims)',
+      {
+        cause: cause instanceof Error ? new Error(cause.message) : undefined,
+      },
+    );
   }
   return { header, claims, audience: audienceOf(claims), scope: scopeOf(claims) };
 }

@@ -23,8 +23,10 @@ export function defaultBearerTokenPath(env: Record<string, string | undefined>, 
 export function discoverySteps(env: Record<string, string | undefined>, euid: number): DiscoveryStep[] {
   const steps: DiscoveryStep[] = [];
   if (env.BEARER_TOKEN !== undefined) steps.push({ source: 'BEARER_TOKEN' });
-  if (env.BEARER_TOKEN_FILE !== undefined) steps.push({ source: 'BEARER_TOKEN_FILE', path: env.BEARER_TOKEN_FILE });
-  if (env.XDG_RUNTIME_DIR) steps.push({ source: 'XDG_RUNTIME_DIR', path: `${env.XDG_RUNTIME_DIR}/bt_u${euid}` });
+  if (env.BEARER_TOKEN_FILE !== undefined)
+    steps.push({ source: 'BEARER_TOKEN_FILE', path: env.BEARER_TOKEN_FILE });
+  if (env.XDG_RUNTIME_DIR)
+    steps.push({ source: 'XDG_RUNTIME_DIR', path: `${env.XDG_RUNTIME_DIR}/bt_u${euid}` });
   else steps.push({ source: 'tmp', path: `/tmp/bt_u${euid}` });
   return steps;
 }
@@ -63,7 +65,9 @@ export async function discoverBearerToken(
         hint: 'a token file holds one token (a JWT) and optional surrounding whitespace',
       });
     }
-    return step.path === undefined ? { source: step.source, token } : { source: step.source, path: step.path, token };
+    return step.path === undefined
+      ? { source: step.source, token }
+      : { source: step.source, path: step.path, token };
   }
   return undefined;
 }

@@ -13,7 +13,9 @@ export function secondsLeft(claims: TimeClaims, now: number): number | undefined
 
 /** Total lifetime the issuer granted (exp - iat), when both are present. */
 export function totalLifetime(claims: TimeClaims): number | undefined {
-  return typeof claims.exp === 'number' && typeof claims.iat === 'number' ? claims.exp - claims.iat : undefined;
+  return typeof claims.exp === 'number' && typeof claims.iat === 'number'
+    ? claims.exp - claims.iat
+    : undefined;
 }
 
 /** Human form of a duration: `1h 05m`, `4m 10s`, `expired 3m ago`. */

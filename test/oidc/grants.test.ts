@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { OAuthError } from '../../src/errors.js';
+import type { OAuthError } from '../../src/errors.js';
 import {
   clientCredentialsGrant,
   createClient,
@@ -27,11 +29,20 @@ describe('oidc wrappers against the test issuer', () => {
   async function login(scope: string[]) {
     const reg = await registerClient(
       issuer.url,
-      { clientName: 't', scope, grantTypes: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'] },
+      {
+        clientName: 't',
+        scope,
+        grantTypes: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
+      },
       ctx,
     );
     const client = await createClient(
-      { issuer: issuer.url, clientId: reg.clientId, clientSecret: reg.clientSecret, authMethod: reg.authMethod },
+      {
+        issuer: issuer.url,
+        clientId: reg.clientId,
+        clientSecret: reg.clientSecret,
+        authMethod: reg.authMethod,
+      },
       ctx,
     );
     const auth = await initiateDeviceAuthorization(client, { scope }, ctx);
@@ -46,7 +57,11 @@ describe('oidc wrappers against the test issuer', () => {
     const a = await refreshTokenGrant(
       client,
       tokens.refreshToken,
-      { scope: ['compute.read'], audience: ['https://a.example', 'https://b.example'], audienceParam: 'audience' },
+      {
+        scope: ['compute.read'],
+        audience: ['https://a.example', 'https://b.example'],
+        audienceParam: 'audience',
+      },
       ctx,
     );
     const da = decodeToken(a.accessToken.reveal());
@@ -67,18 +82,28 @@ describe('oidc wrappers against the test issuer', () => {
       assert.equal(err.code, 'NEEDS_LOGIN');
       return true;
     });
-    await assert.rejects(refreshTokenGrant(client, b.refreshToken as Secret, {}, ctx), { error: 'invalid_grant' });
+    await assert.rejects(refreshTokenGrant(client, b.refreshToken as Secret, {}, ctx), {
+      error: 'invalid_grant',
+    });
   });
 
   it('token exchange narrows the scope and refuses escalation', async () => {
     const { client, tokens } = await login(['openid', 'offline_access', 'storage.read:/', 'compute.read']);
-    const x = await tokenExchangeGrant(client, tokens.accessToken, { scope: ['compute.read'], audience: ['https://x'] }, ctx);
+    const x = await tokenExchangeGrant(
+      client,
+      tokens.accessToken,
+      { scope: ['compute.read'], audience: ['https://x'] },
+      ctx,
+    );
     const d = decodeToken(x.accessToken.reveal());
     assert.deepEqual(d.scope, ['compute.read']);
     assert.deepEqual(d.audience, ['https://x']);
-    await assert.rejects(tokenExchangeGrant(client, tokens.accessToken, { scope: ['storage.modify:/'] }, ctx), {
-      error: 'invalid_scope',
-    });
+    await assert.rejects(
+      tokenExchangeGrant(client, tokens.accessToken, { scope: ['storage.modify:/'] }, ctx),
+      {
+        error: 'invalid_scope',
+      },
+    );
   });
 
   it('client credentials through a bare token endpoint (osg-token-renewer token_request_url)', async () => {
@@ -91,17 +116,31 @@ describe('oidc wrappers against the test issuer', () => {
       scope: 'compute.read',
     });
     const client = await createClient(
-      { issuer: '', clientId: 'cc', clientSecret: new Secret('cc-secret-123456'), tokenEndpoint: `${issuer.url}/token` },
+      {
+        issuer: '',
+        clientId: 'cc',
+        clientSecret: new Secret('cc-secret-123456'),
+        tokenEndpoint: `${issuer.url}/token`,
+      },
       ctx,
     );
-    const t = await clientCredentialsGrant(client, { scope: ['compute.read'], audience: ['https://ce'] }, ctx);
+    const t = await clientCredentialsGrant(
+      client,
+      { scope: ['compute.read'], audience: ['https://ce'] },
+      ctx,
+    );
     assert.deepEqual(decodeToken(t.accessToken.reveal()).audience, ['https://ce']);
   });
 
   it('maps transport failures to clear codes', async () => {
     issuer.setFault('error500');
     const client = await createClient(
-      { issuer: '', clientId: 'cc', clientSecret: new Secret('cc-secret-123456'), tokenEndpoint: `${issuer.url}/token` },
+      {
+        issuer: '',
+        clientId: 'cc',
+        clientSecret: new Secret('cc-secret-123456'),
+        tokenEndpoint: `${issuer.url}/token`,
+      },
       ctx,
     );
     await assert.rejects(clientCredentialsGrant(client, {}, ctx), { code: 'ISSUER_RESPONSE' });
@@ -113,7 +152,7 @@ describe('oidc wrappers against the test issuer', () => {
     await assert.rejects(clientCredentialsGrant(quick, {}, { timeoutSeconds: 0.3 }), { code: 'TIMEOUT' });
     issuer.setFault('none');
     const down = await createClient(
-      { issuer: '', clientId: 'cc', tokenEndpoint: 'http://127.0.0.1:1/token' },
+      { issuer: '', clientId: 'cc', tokenEndpoint: `http://127.0.0.1:${await closedPort()}/token` },
       ctx,
     );
     await assert.rejects(clientCredentialsGrant(down, {}, ctx), { code: 'NETWORK', message: /ECONNREFUSED/ });
@@ -126,6 +165,15 @@ describe('oidc wrappers against the test issuer', () => {
     });
   });
 });
+
+/** A loopback port with nothing listening on it. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
 
 describe('tokenRequestParameters', () => {
   it('sends audience as one space-separated audience= or one resource= each', () => {

@@ -23,11 +23,14 @@ describe('decodeToken', () => {
 
   it('rejects garbage without echoing it', () => {
     const garbage = 'secret-looking-garbage-value';
-    assert.throws(() => decodeToken(garbage), (err: Error & { code?: string }) => {
-      assert.equal(err.code, 'TOKEN_INVALID');
-      assert.ok(!err.message.includes(garbage));
-      return true;
-    });
+    assert.throws(
+      () => decodeToken(garbage),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'TOKEN_INVALID');
+        assert.ok(!err.message.includes(garbage));
+        return true;
+      },
+    );
   });
 });
 

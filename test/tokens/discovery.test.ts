@@ -1,12 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { defaultBearerTokenPath, discoverBearerToken, discoverySteps, stripC99Whitespace } from '../../src/tokens/index.js';
+import {
+  defaultBearerTokenPath,
+  discoverBearerToken,
+  discoverySteps,
+  stripC99Whitespace,
+} from '../../src/tokens/index.js';
 
 const files = (map: Record<string, string>) => async (p: string) => map[p];
 
 describe('WLCG bearer token discovery', () => {
   it('looks at BEARER_TOKEN, BEARER_TOKEN_FILE, then XDG_RUNTIME_DIR', () => {
-    const steps = discoverySteps({ BEARER_TOKEN: 'x', BEARER_TOKEN_FILE: '/f', XDG_RUNTIME_DIR: '/run/user/5' }, 5);
+    const steps = discoverySteps(
+      { BEARER_TOKEN: 'x', BEARER_TOKEN_FILE: '/f', XDG_RUNTIME_DIR: '/run/user/5' },
+      5,
+    );
     assert.deepEqual(steps, [
       { source: 'BEARER_TOKEN' },
       { source: 'BEARER_TOKEN_FILE', path: '/f' },
@@ -36,10 +44,13 @@ describe('WLCG bearer token discovery', () => {
   });
 
   it('rejects an invalid value, naming where it came from', async () => {
-    await assert.rejects(discoverBearerToken({ BEARER_TOKEN_FILE: '/f' }, 1, files({ '/f': 'not a token\n' })), {
-      code: 'TOKEN_INVALID',
-      message: /\/f \(from \$BEARER_TOKEN_FILE\) does not hold a bearer token/,
-    });
+    await assert.rejects(
+      discoverBearerToken({ BEARER_TOKEN_FILE: '/f' }, 1, files({ '/f': 'not a token\n' })),
+      {
+        code: 'TOKEN_INVALID',
+        message: /\/f \(from \$BEARER_TOKEN_FILE\) does not hold a bearer token/,
+      },
+    );
   });
 
   it('finds nothing when every place is absent', async () => {
