@@ -1,0 +1,232 @@
+import { chmod, mkdir, rm, stat } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { dirname } from 'node:path';
+import { isTokenwardenError, TokenwardenError } from '../errors.js';
+import { Secret } from '../secret.js';
+import { nowSeconds } from '../tokens/index.js';
+import { type LoadedAccount, loadAccount } from './accounts.js';
+import { startBearerFileKeeper } from './bearer-file.js';
+import { serveOidcAgentConnection } from './oidc-agent/index.js';
+import { type AgentReply, failure, MAX_REQUEST_BYTES } from './protocol.js';
+import { TokenService } from './token-service.js';
+
+export interface AgentOptions {
+  socketPath: string;
+  /** Default seconds an added account stays loaded (0 or undefined: until removed). */
+  lifetimeSeconds?: number | undefined;
+  /** Seconds per request to the issuer. */
+  timeoutSeconds?: number;
+  clock?: () => number;
+  fetch?: typeof fetch;
+  /** Called after a `tw_kill` request has been answered. */
+  onKill?: () => void;
+  /** Keep a fresh token of one account in a file (`agent --bearer-file`). */
+  bearerFile?:
+    | { account: string; path: string; audience: string[]; scope: string[]; minValid: number }
+    | undefined;
+  /** Diagnostics (never secrets). */
+  log?: (line: string) => void;
+}
+
+export interface Agent {
+  readonly socketPath: string;
+  readonly tokens: TokenService;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The per-user agent: accounts decrypted in memory, access tokens cached per (account, audience, scope),
+ * served over a UNIX socket (mode 0600 in a 0700 directory) to tokenwarden's client and to oidc-agent's.
+ */
+export function createAgent(options: AgentOptions): Agent {
+  const clock = options.clock ?? Date.now;
+  const timeoutSeconds = options.timeoutSeconds ?? 30;
+  const accounts = new Map<string, LoadedAccount>();
+  const tokens = new TokenService({ clock, timeoutSeconds });
+  let server: Server | undefined;
+  let sweeper: NodeJS.Timeout | undefined;
+  let closing: Promise<void> | undefined;
+  const keeper = options.bearerFile
+    ? startBearerFileKeeper({
+        ...options.bearerFile,
+        lookup: (name) => accounts.get(name),
+        tokens,
+        clock,
+        onError: (err) =>
+          options.log?.(
+            `bearer file ${options.bearerFile?.path}: ${isTokenwardenError(err) ? err.message : 'failed'}`,
+          ),
+      })
+    : undefined;
+
+  const unload = async (name: string) => {
+    const acct = accounts.get(name);
+    if (!acct) return false;
+    accounts.delete(name);
+    tokens.cache.dropAccount(name);
+    await acct.store.close();
+    return true;
+  };
+
+  const sweep = async () => {
+    const now = clock();
+    for (const a of [...accounts.values()])
+      if (a.expiresAt !== undefined && a.expiresAt <= now) await unload(a.name);
+  };
+
+  const findAccount = (request: Record<string, unknown>): LoadedAccount => {
+    // oidc-token passes an issuer URL given on its command line as the account name.
+    if (
+      typeof request.account === 'string' &&
+      /^https?:\/\//.test(request.account) &&
+      !accounts.has(request.account)
+    ) {
+      return findAccount({ issuer: request.account });
+    }
+    if (typeof request.account === 'string') {
+      const acct = accounts.get(request.account);
+      if (acct) return acct;
+      throw new TokenwardenError('STORE_NOT_FOUND', `account ${request.account} is not loaded`, {
+        hint: `run: tokenwarden add ${request.account}`,
+      });
+    }
+    if (typeof request.issuer === 'string') {
+      const want = request.issuer.replace(/\/+$/, '');
+      for (const a of accounts.values()) if (a.issuer.replace(/\/+$/, '') === want) return a;
+      throw new TokenwardenError('STORE_NOT_FOUND', `no loaded account for issuer ${request.issuer}`, {
+        hint: 'run: tokenwarden add ACCOUNT',
+      });
+    }
+    throw new TokenwardenError('USAGE', 'request names neither an account nor an issuer');
+  };
+
+  async function handle(request: Record<string, unknown>): Promise<AgentReply> {
+    try {
+      await sweep();
+      switch (request.request) {
+        case 'access_token': {
+          const acct = findAccount(request);
+          // oidc-token -f sends min_valid_period -1: "a new token, whatever is cached".
+          const asked = Number(request.min_valid_period ?? 0);
+          if (!Number.isFinite(asked)) throw new TokenwardenError('USAGE', 'bad min_valid_period');
+          const minValid = Math.max(0, asked);
+          const split = (v: unknown) => (typeof v === 'string' ? v.split(/\s+/).filter(Boolean) : []);
+          const token = await tokens.get(acct, {
+            account: acct.name,
+            audience: split(request.audience),
+            scope: split(request.scope),
+            minValid,
+            force: request.force_new_token === true || asked < 0,
+          });
+          if (token.expiresAt - nowSeconds(clock) <= minValid) {
+            throw new TokenwardenError('RENEW_FAILED', `the issuer's tokens live less than ${minValid}s`, {
+              hint: 'ask for a shorter --time',
+            });
+          }
+          return {
+            status: 'success',
+            access_token: token.token.reveal(),
+            issuer: token.issuer,
+            expires_at: token.expiresAt,
+            scope: token.scope.join(' '),
+            audience: token.audience.join(' '),
+          };
+        }
+        case 'tw_add': {
+          const name = request.account;
+          const password = request.password;
+          if (typeof name !== 'string' || typeof password !== 'string') {
+            throw new TokenwardenError('USAGE', 'tw_add needs account and password');
+          }
+          if (typeof request.credential_file !== 'string' || typeof request.lock_file !== 'string') {
+            throw new TokenwardenError('USAGE', 'tw_add needs credential_file and lock_file');
+          }
+          const lifetime = Number(request.lifetime ?? 0) || options.lifetimeSeconds || undefined;
+          const loaded = await loadAccount({
+            name,
+            password: new Secret(password),
+            credentialFile: request.credential_file,
+            lockFile: request.lock_file,
+            lifetimeSeconds: lifetime,
+            timeoutSeconds,
+            fetch: options.fetch,
+            clock,
+          });
+          await unload(name);
+          accounts.set(name, loaded);
+          if (options.bearerFile?.account === name) void keeper?.tick();
+          return { status: 'success', account: name, issuer: loaded.issuer };
+        }
+        case 'tw_remove': {
+          if (typeof request.account !== 'string')
+            throw new TokenwardenError('USAGE', 'tw_remove needs account');
+          if (!(await unload(request.account))) {
+            throw new TokenwardenError('STORE_NOT_FOUND', `account ${request.account} is not loaded`);
+          }
+          return { status: 'success' };
+        }
+        case 'tw_list':
+          return {
+            status: 'success',
+            accounts: [...accounts.values()].map((a) => ({
+              account: a.name,
+              issuer: a.issuer,
+              loaded_at: Math.floor(a.loadedAt / 1000),
+              expires_at: a.expiresAt === undefined ? null : Math.floor(a.expiresAt / 1000),
+            })),
+          };
+        case 'tw_ping':
+          return { status: 'success', pid: process.pid };
+        case 'tw_kill':
+          setImmediate(() => options.onKill?.());
+          return { status: 'success' };
+        default:
+          return failure(`unknown request ${JSON.stringify(String(request.request))}`, 'USAGE');
+      }
+    } catch (err) {
+      if (isTokenwardenError(err)) return failure(err.message, err.code, err.hint);
+      return failure('internal error in the agent', 'INTERNAL');
+    }
+  }
+
+  return {
+    socketPath: options.socketPath,
+    tokens,
+    async start() {
+      const dir = dirname(options.socketPath);
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const st = await stat(dir);
+      if ((st.mode & 0o077) !== 0 || (process.getuid && st.uid !== process.getuid())) {
+        throw new TokenwardenError('FILE_UNSAFE', `socket directory ${dir} must be yours and mode 0700`);
+      }
+      await rm(options.socketPath, { force: true });
+      server = createServer((socket) => {
+        serveOidcAgentConnection(socket, (req) => handle(req) as Promise<Record<string, unknown>>, {
+          maxMessageBytes: MAX_REQUEST_BYTES,
+          idleTimeoutMs: 5000,
+        });
+      });
+      await new Promise<void>((resolve, reject) => {
+        server?.once('error', reject);
+        server?.listen(options.socketPath, () => resolve());
+      });
+      await chmod(options.socketPath, 0o600);
+      sweeper = setInterval(() => void sweep(), 60_000);
+      sweeper.unref();
+    },
+    close() {
+      closing ??= (async () => {
+        if (sweeper) clearInterval(sweeper);
+        keeper?.stop();
+        const s = server;
+        await Promise.allSettled([
+          s ? new Promise<void>((resolve) => s.close(() => resolve())) : Promise.resolve(),
+          ...[...accounts.keys()].map(unload),
+        ]);
+        await rm(options.socketPath, { force: true });
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,250 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { decodeToken } from '../../src/tokens/index.js';
+import { CLI, runCli } from '../helpers/cli.js';
+import { storedRefreshTokenState } from '../helpers/inflight.js';
+import { createWorld, refreshAccount, tokenSection, type World } from '../helpers/world.js';
+
+/** Starts `tokenwarden agent --foreground` as a child we can SIGKILL; resolves once it answers. */
+async function startAgent(
+  world: World,
+  extra: string[] = [],
+): Promise<{ child: ChildProcess; env: Record<string, string> }> {
+  const run = join(world.dir, 'run');
+  await mkdir(run, { recursive: true, mode: 0o700 });
+  const child = spawn(process.execPath, [CLI, 'agent', '--foreground', ...extra], {
+    env: { ...process.env, XDG_RUNTIME_DIR: run },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const out = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      text += d;
+      if (text.includes('echo Agent pid')) resolve(text);
+    });
+    child.on('exit', (code) => reject(new Error(`agent exited ${code}`)));
+  });
+  const sock = /TOKENWARDEN_SOCK=([^;]+);/.exec(out)?.[1] as string;
+  return { child, env: { TOKENWARDEN_SOCK: sock, XDG_RUNTIME_DIR: run } };
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+describe('agent, add, token, list, remove', () => {
+  let world: World;
+  let agent: { child: ChildProcess; env: Record<string, string> };
+
+  before(async () => {
+    world = await createWorld();
+    await world.writeConfig(
+      `${refreshAccount(world, 'vo')}${tokenSection(world, 't', 'vo', { scope: 'storage.read:/' })}`,
+    );
+    assert.equal((await world.setup('vo')).code, 0);
+    agent = await startAgent(world);
+    const add = await runCli(['add', 'vo', '--config', world.config], { env: agent.env });
+    assert.equal(add.code, 0, add.stderr);
+    assert.match(add.stdout, /account vo loaded/);
+  });
+
+  after(async () => {
+    await stop(agent.child);
+    await world.close();
+  });
+
+  it('the socket is 0600 in a 0700 directory', async () => {
+    const sock = agent.env.TOKENWARDEN_SOCK as string;
+    assert.equal((await stat(sock)).mode & 0o777, 0o600);
+    assert.equal((await stat(join(sock, '..'))).mode & 0o777, 0o700);
+  });
+
+  it('token serves the asked audience and scope, then from the cache', async () => {
+    const before = world.issuer.stats().tokenRequests.refresh_token ?? 0;
+    const a = await runCli(
+      ['token', 'vo', '--aud', 'https://x.example https://y.example', '--scope', 'compute.read'],
+      {
+        env: agent.env,
+      },
+    );
+    assert.equal(a.code, 0, a.stderr);
+    const d = decodeToken(a.stdout);
+    assert.deepEqual(d.audience.sort(), ['https://x.example', 'https://y.example']);
+    assert.deepEqual(d.scope, ['compute.read']);
+    const b = await runCli(
+      ['token', 'vo', '--aud', 'https://y.example https://x.example', '--scope', 'compute.read'],
+      {
+        env: agent.env,
+      },
+    );
+    assert.equal(b.stdout, a.stdout, 'same token from the cache');
+    assert.equal((world.issuer.stats().tokenRequests.refresh_token ?? 0) - before, 1);
+    const f = await runCli(
+      ['token', 'vo', '--aud', 'https://x.example https://y.example', '--scope', 'compute.read', '--force'],
+      {
+        env: agent.env,
+      },
+    );
+    assert.notEqual(f.stdout, a.stdout, '--force gets a new one');
+  });
+
+  it('--json and --env print the details', async () => {
+    const j = await runCli(['token', 'vo', '--json'], { env: agent.env });
+    const reply = JSON.parse(j.stdout) as { access_token: string; issuer: string; expires_at: number };
+    assert.equal(reply.issuer, world.issuer.url);
+    assert.ok(reply.expires_at > Date.now() / 1000 + 60);
+    const e = await runCli(['token', 'vo', '--env'], { env: agent.env });
+    assert.match(
+      e.stdout,
+      /^OIDC_AT=\S+; export OIDC_AT;\nOIDC_ISS=http\S+; export OIDC_ISS;\nOIDC_EXP=\d+; export OIDC_EXP;\n$/,
+    );
+  });
+
+  it('50 concurrent token requests for one account and audience cause exactly one refresh', async () => {
+    const before = world.issuer.stats().tokenRequests.refresh_token ?? 0;
+    const runs = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        runCli(['token', 'vo', '--aud', 'https://fifty.example'], { env: agent.env }),
+      ),
+    );
+    for (const r of runs) assert.equal(r.code, 0, r.stderr);
+    assert.equal(new Set(runs.map((r) => r.stdout)).size, 1);
+    assert.equal((world.issuer.stats().tokenRequests.refresh_token ?? 0) - before, 1);
+  });
+
+  it('renew and the agent on the same account never refresh at once', async () => {
+    const work = [
+      ...Array.from({ length: 5 }, () => runCli(['renew', '--config', world.config, '--force'])),
+      ...Array.from({ length: 10 }, (_, i) =>
+        runCli(['token', 'vo', '--aud', `https://r${i}.example`, '--force'], { env: agent.env }),
+      ),
+    ];
+    for (const r of await Promise.all(work)) assert.equal(r.code, 0, r.stderr);
+    assert.equal(world.issuer.stats().reuseDetected, 0);
+    assert.equal(world.issuer.stats().revokedGrants, 0);
+  });
+
+  it('list and remove', async () => {
+    const l = await runCli(['list', '--json'], { env: agent.env });
+    assert.deepEqual(
+      (JSON.parse(l.stdout) as Array<{ account: string }>).map((a) => a.account),
+      ['vo'],
+    );
+    assert.equal((await runCli(['remove', 'vo'], { env: agent.env })).code, 0);
+    const t = await runCli(['token', 'vo'], { env: agent.env });
+    assert.equal(t.code, 4);
+    assert.match(t.stderr, /account vo is not loaded\n\s+run: tokenwarden add vo/);
+    assert.equal((await runCli(['add', 'vo', '--config', world.config], { env: agent.env })).code, 0);
+  });
+
+  it('errors say what to run', async () => {
+    const none = await runCli(['token', 'vo'], { env: { TOKENWARDEN_SOCK: join(world.dir, 'nope.sock') } });
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /the agent is not running\n\s+start it with: eval "\$\(tokenwarden agent\)"/);
+    const wrong = await runCli(['add', 'vo', '--pw-env', 'PW', '--config', world.config], {
+      env: { ...agent.env, PW: 'wrong password' },
+    });
+    assert.equal(wrong.code, 4);
+    assert.match(
+      wrong.stderr,
+      /cannot decrypt the credential for account vo: wrong password, or the file was altered/,
+    );
+    const unknown = await runCli(['token', 'nosuch'], { env: agent.env });
+    assert.equal(unknown.code, 4);
+  });
+
+  it('a malformed or oversized request gets a failure reply; an idle client blocks no one', async () => {
+    const sock = agent.env.TOKENWARDEN_SOCK as string;
+    const idle = connect(sock);
+    await new Promise((r) => idle.once('connect', r));
+    const send = (payload: string) =>
+      new Promise<string>((resolve) => {
+        const c = connect(sock);
+        let out = '';
+        c.on('data', (d) => {
+          out += d;
+        });
+        c.on('close', () => resolve(out));
+        c.on('error', () => resolve(out));
+        c.on('connect', () => c.end(payload));
+      });
+    assert.match(await send('{"request": '), /"status":"failure"/);
+    assert.match(await send(`{"request":"access_token","account":"${'x'.repeat(100_000)}"}`), /failure|^$/);
+    assert.match(await send('{"request":"frobnicate"}'), /"status":"failure".*unknown request/);
+    const ok = await runCli(['token', 'vo'], { env: agent.env });
+    assert.equal(ok.code, 0, ok.stderr);
+    idle.destroy();
+  });
+
+  it('--bearer-account keeps a fresh token at the WLCG path, written atomically', async () => {
+    const file = join(world.dir, 'bt_u_test');
+    const keeper = await startAgent(world, [
+      '--socket',
+      join(world.dir, 'run', 'keeper.sock'),
+      '--bearer-account',
+      'vo',
+      '--bearer-file',
+      file,
+      '--bearer-aud',
+      'https://bearer.example',
+    ]);
+    try {
+      assert.equal((await runCli(['add', 'vo', '--config', world.config], { env: keeper.env })).code, 0);
+      let text = '';
+      for (let i = 0; i < 50 && !text; i++) {
+        text = await readFile(file, 'utf8').catch(() => '');
+        if (!text) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.deepEqual(decodeToken(text).audience, ['https://bearer.example']);
+      assert.equal((await stat(file)).mode & 0o777, 0o600);
+    } finally {
+      await stop(keeper.child);
+    }
+  });
+});
+
+describe('agent killed with SIGKILL during refreshes', () => {
+  let world: World;
+  before(async () => {
+    world = await createWorld();
+    await world.writeConfig(refreshAccount(world, 'vo'));
+    assert.equal((await world.setup('vo')).code, 0);
+  });
+  after(async () => world.close());
+
+  it('after a restart and add, the account still refreshes', async (t) => {
+    let inFlight = 0;
+    for (let i = 0; i < 8; i++) {
+      const agent = await startAgent(world);
+      assert.equal((await runCli(['add', 'vo', '--config', world.config], { env: agent.env })).code, 0);
+      const storm = Array.from({ length: 6 }, (_, j) =>
+        runCli(['token', 'vo', '--aud', `https://k${j}.example`, '--force'], { env: agent.env }),
+      );
+      await new Promise((r) => setTimeout(r, 50 + Math.random() * 300));
+      agent.child.kill('SIGKILL');
+      await Promise.all(storm);
+      const again = await startAgent(world);
+      try {
+        assert.equal((await runCli(['add', 'vo', '--config', world.config], { env: again.env })).code, 0);
+        if ((await storedRefreshTokenState(world, 'vo')) === 'lost-in-flight') {
+          inFlight++;
+          assert.equal((await world.setup('vo')).code, 0);
+          assert.equal((await runCli(['add', 'vo', '--config', world.config], { env: again.env })).code, 0);
+        }
+        const refreshed = await runCli(['token', 'vo', '--force'], { env: again.env });
+        assert.equal(refreshed.code, 0, refreshed.stderr);
+      } finally {
+        await stop(again.child);
+      }
+    }
+    t.diagnostic(`kills inside the issuer-answered-but-not-yet-stored window: ${inFlight} of 8`);
+  });
+});
