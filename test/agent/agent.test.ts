@@ -5,8 +5,9 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeToken } from '../../src/tokens/index.js';
-import { CLI, runCli } from '../helpers/cli.js';
+import { CLI, findLeaks, runCli, transcript } from '../helpers/cli.js';
 import { storedRefreshTokenState } from '../helpers/inflight.js';
+import { collectSecrets } from '../helpers/secrets.js';
 import { createWorld, refreshAccount, tokenSection, type World } from '../helpers/world.js';
 
 /** Starts `tokenwarden agent --foreground` as a child we can SIGKILL; resolves once it answers. */
@@ -18,8 +19,9 @@ async function startAgent(
   await mkdir(run, { recursive: true, mode: 0o700 });
   const child = spawn(process.execPath, [CLI, 'agent', '--foreground', ...extra], {
     env: { ...process.env, XDG_RUNTIME_DIR: run },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  child.stderr?.on('data', (d: Buffer) => transcript.push(d.toString()));
   const out = await new Promise<string>((resolve, reject) => {
     let text = '';
     child.stdout?.on('data', (d: Buffer) => {
@@ -58,7 +60,9 @@ describe('agent, add, token, list, remove', () => {
 
   after(async () => {
     await stop(agent.child);
+    const leaks = findLeaks(await collectSecrets(world));
     await world.close();
+    assert.deepEqual(leaks, [], 'a secret appeared in CLI or agent output');
   });
 
   it('the socket is 0600 in a 0700 directory', async () => {
@@ -71,9 +75,7 @@ describe('agent, add, token, list, remove', () => {
     const before = world.issuer.stats().tokenRequests.refresh_token ?? 0;
     const a = await runCli(
       ['token', 'vo', '--aud', 'https://x.example https://y.example', '--scope', 'compute.read'],
-      {
-        env: agent.env,
-      },
+      { env: agent.env, tokenOnStdout: true },
     );
     assert.equal(a.code, 0, a.stderr);
     const d = decodeToken(a.stdout);
@@ -81,27 +83,23 @@ describe('agent, add, token, list, remove', () => {
     assert.deepEqual(d.scope, ['compute.read']);
     const b = await runCli(
       ['token', 'vo', '--aud', 'https://y.example https://x.example', '--scope', 'compute.read'],
-      {
-        env: agent.env,
-      },
+      { env: agent.env, tokenOnStdout: true },
     );
     assert.equal(b.stdout, a.stdout, 'same token from the cache');
     assert.equal((world.issuer.stats().tokenRequests.refresh_token ?? 0) - before, 1);
     const f = await runCli(
       ['token', 'vo', '--aud', 'https://x.example https://y.example', '--scope', 'compute.read', '--force'],
-      {
-        env: agent.env,
-      },
+      { env: agent.env, tokenOnStdout: true },
     );
     assert.notEqual(f.stdout, a.stdout, '--force gets a new one');
   });
 
   it('--json and --env print the details', async () => {
-    const j = await runCli(['token', 'vo', '--json'], { env: agent.env });
+    const j = await runCli(['token', 'vo', '--json'], { env: agent.env, tokenOnStdout: true });
     const reply = JSON.parse(j.stdout) as { access_token: string; issuer: string; expires_at: number };
     assert.equal(reply.issuer, world.issuer.url);
     assert.ok(reply.expires_at > Date.now() / 1000 + 60);
-    const e = await runCli(['token', 'vo', '--env'], { env: agent.env });
+    const e = await runCli(['token', 'vo', '--env'], { env: agent.env, tokenOnStdout: true });
     assert.match(
       e.stdout,
       /^OIDC_AT=\S+; export OIDC_AT;\nOIDC_ISS=http\S+; export OIDC_ISS;\nOIDC_EXP=\d+; export OIDC_EXP;\n$/,
@@ -112,7 +110,7 @@ describe('agent, add, token, list, remove', () => {
     const before = world.issuer.stats().tokenRequests.refresh_token ?? 0;
     const runs = await Promise.all(
       Array.from({ length: 50 }, () =>
-        runCli(['token', 'vo', '--aud', 'https://fifty.example'], { env: agent.env }),
+        runCli(['token', 'vo', '--aud', 'https://fifty.example'], { env: agent.env, tokenOnStdout: true }),
       ),
     );
     for (const r of runs) assert.equal(r.code, 0, r.stderr);
@@ -124,7 +122,10 @@ describe('agent, add, token, list, remove', () => {
     const work = [
       ...Array.from({ length: 5 }, () => runCli(['renew', '--config', world.config, '--force'])),
       ...Array.from({ length: 10 }, (_, i) =>
-        runCli(['token', 'vo', '--aud', `https://r${i}.example`, '--force'], { env: agent.env }),
+        runCli(['token', 'vo', '--aud', `https://r${i}.example`, '--force'], {
+          env: agent.env,
+          tokenOnStdout: true,
+        }),
       ),
     ];
     for (const r of await Promise.all(work)) assert.equal(r.code, 0, r.stderr);
@@ -139,7 +140,7 @@ describe('agent, add, token, list, remove', () => {
       ['vo'],
     );
     assert.equal((await runCli(['remove', 'vo'], { env: agent.env })).code, 0);
-    const t = await runCli(['token', 'vo'], { env: agent.env });
+    const t = await runCli(['token', 'vo'], { env: agent.env, tokenOnStdout: true });
     assert.equal(t.code, 4);
     assert.match(t.stderr, /account vo is not loaded\n\s+run: tokenwarden add vo/);
     assert.equal((await runCli(['add', 'vo', '--config', world.config], { env: agent.env })).code, 0);
@@ -157,7 +158,7 @@ describe('agent, add, token, list, remove', () => {
       wrong.stderr,
       /cannot decrypt the credential for account vo: wrong password, or the file was altered/,
     );
-    const unknown = await runCli(['token', 'nosuch'], { env: agent.env });
+    const unknown = await runCli(['token', 'nosuch'], { env: agent.env, tokenOnStdout: true });
     assert.equal(unknown.code, 4);
   });
 
@@ -179,7 +180,7 @@ describe('agent, add, token, list, remove', () => {
     assert.match(await send('{"request": '), /"status":"failure"/);
     assert.match(await send(`{"request":"access_token","account":"${'x'.repeat(100_000)}"}`), /failure|^$/);
     assert.match(await send('{"request":"frobnicate"}'), /"status":"failure".*unknown request/);
-    const ok = await runCli(['token', 'vo'], { env: agent.env });
+    const ok = await runCli(['token', 'vo'], { env: agent.env, tokenOnStdout: true });
     assert.equal(ok.code, 0, ok.stderr);
     idle.destroy();
   });
@@ -226,7 +227,10 @@ describe('agent killed with SIGKILL during refreshes', () => {
       const agent = await startAgent(world);
       assert.equal((await runCli(['add', 'vo', '--config', world.config], { env: agent.env })).code, 0);
       const storm = Array.from({ length: 6 }, (_, j) =>
-        runCli(['token', 'vo', '--aud', `https://k${j}.example`, '--force'], { env: agent.env }),
+        runCli(['token', 'vo', '--aud', `https://k${j}.example`, '--force'], {
+          env: agent.env,
+          tokenOnStdout: true,
+        }),
       );
       await new Promise((r) => setTimeout(r, 50 + Math.random() * 300));
       agent.child.kill('SIGKILL');
@@ -239,7 +243,7 @@ describe('agent killed with SIGKILL during refreshes', () => {
           assert.equal((await world.setup('vo')).code, 0);
           assert.equal((await runCli(['add', 'vo', '--config', world.config], { env: again.env })).code, 0);
         }
-        const refreshed = await runCli(['token', 'vo', '--force'], { env: again.env });
+        const refreshed = await runCli(['token', 'vo', '--force'], { env: again.env, tokenOnStdout: true });
         assert.equal(refreshed.code, 0, refreshed.stderr);
       } finally {
         await stop(again.child);

@@ -20,6 +20,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Called with each chunk of stderr as it arrives (e.g. to read a device user code). */
   onStderr?: (chunk: string) => void;
+  /** The command prints a token on stdout by design (`token`): keep stdout out of the leak audit. */
+  tokenOnStdout?: boolean;
 }
 
 export function runCli(args: string[], options: RunOptions = {}): Promise<CliRun> {
@@ -41,7 +43,7 @@ export function runCli(args: string[], options: RunOptions = {}): Promise<CliRun
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      transcript.push(stdout, stderr);
+      transcript.push(options.tokenOnStdout ? '' : stdout, stderr);
       resolve({ code, signal, stdout, stderr });
     });
     child.stdin.end(options.input ?? '');
@@ -52,6 +54,11 @@ export function runCli(args: string[], options: RunOptions = {}): Promise<CliRun
 export function findLeaks(secrets: Iterable<string>): string[] {
   const all = transcript.join('\n');
   const leaks: string[] = [];
-  for (const s of secrets) if (s.length >= 8 && all.includes(s)) leaks.push(`${s.slice(0, 6)}…`);
+  for (const s of secrets) {
+    const at = s.length >= 8 ? all.indexOf(s) : -1;
+    // Name the secret by its first characters and show what was printed just before it, so a failure
+    // says which output leaked without printing the secret itself.
+    if (at >= 0) leaks.push(`${s.slice(0, 6)}… after ${JSON.stringify(all.slice(Math.max(0, at - 60), at))}`);
+  }
   return leaks;
 }
