@@ -1,8 +1,11 @@
 import { TokenwardenError } from '../errors.js';
 import { locateAccount, PASSWORD_OPTIONS, readPassword } from './account-source.js';
 import { askAgent } from './agent-client.js';
-import { type Command, stringOpt } from './command.js';
+import { type Command, secondsOpt } from './command.js';
 import { CONFIG_OPTION } from './shared.js';
+
+/** Ten years: longer is a typo, not a wish. */
+export const LIFETIME_MAX = 10 * 365 * 86400;
 
 export const command: Command = {
   name: 'add',
@@ -28,7 +31,7 @@ account's password file is used when there is one, else the password is asked fo
       password: password.reveal(),
       credential_file: where.credentialFile,
       lock_file: where.lockFile,
-      lifetime: Number(stringOpt(args, 'lifetime') ?? 0),
+      lifetime: secondsOpt(args, 'lifetime', 0, { allowZero: true, max: LIFETIME_MAX }),
     });
     return { text: `account ${name} loaded (issuer ${String(reply.issuer)})`, json: reply };
   },

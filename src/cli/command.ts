@@ -1,4 +1,5 @@
 import type { ParseArgsConfig } from 'node:util';
+import { TokenwardenError } from '../errors.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & {
   description: string;
@@ -53,4 +54,45 @@ export function boolOpt(args: ParsedArgs, name: string): boolean {
 export function listOpt(args: ParsedArgs, name: string): string[] {
   const v = args.values[name];
   return Array.isArray(v) ? (v as string[]) : typeof v === 'string' ? [v] : [];
+}
+
+/** Node's timers hold at most 2^31-1 ms (about 24.8 days); a longer deadline would fire at once. */
+export const MAX_TIMER_SECONDS = 2_000_000;
+
+/**
+ * A number of seconds from an option: `fallback` when absent; refused (naming the option) when not a
+ * number, below `min` (default: more than 0), or above `max` (default: what a timer can hold).
+ */
+export function secondsOpt(
+  args: ParsedArgs,
+  name: string,
+  fallback: number,
+  bounds: { allowZero?: boolean; max?: number } = {},
+): number {
+  const raw = stringOpt(args, name);
+  if (raw === undefined) return fallback;
+  const n = raw.trim() === '' ? Number.NaN : Number(raw);
+  const max = bounds.max ?? MAX_TIMER_SECONDS;
+  if (!Number.isFinite(n) || n < 0 || (n === 0 && !bounds.allowZero) || n > max) {
+    const least = bounds.allowZero ? '0' : 'more than 0';
+    throw new TokenwardenError(
+      'USAGE',
+      `--${name} ${JSON.stringify(raw)}: give a number of seconds, ${least} and at most ${max}`,
+    );
+  }
+  return n;
+}
+
+/** A whole number from an option, within [min, max]; `fallback` when absent. */
+export function countOpt(args: ParsedArgs, name: string, fallback: number, min: number, max: number): number {
+  const raw = stringOpt(args, name);
+  if (raw === undefined) return fallback;
+  const n = /^\s*\d+\s*$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new TokenwardenError(
+      'USAGE',
+      `--${name} ${JSON.stringify(raw)}: give a whole number from ${min} to ${max}`,
+    );
+  }
+  return n;
 }

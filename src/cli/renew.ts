@@ -2,15 +2,8 @@ import { checkAccountFiles } from '../config/index.js';
 import { TokenwardenError } from '../errors.js';
 import { renewTokens, type TokenOutcome } from '../renewal/index.js';
 import { formatDuration, nowSeconds } from '../tokens/index.js';
-import { boolOpt, type Command, listOpt } from './command.js';
-import {
-  CONFIG_OPTION,
-  clientSecretOf,
-  JSON_OPTION,
-  loadConfig,
-  secondsOpt,
-  storeForConfig,
-} from './shared.js';
+import { boolOpt, type Command, countOpt, listOpt, secondsOpt } from './command.js';
+import { CONFIG_OPTION, clientSecretOf, JSON_OPTION, loadConfig, storeForConfig } from './shared.js';
 
 export const command: Command = {
   name: 'renew',
@@ -44,7 +37,7 @@ Exit status: 0 all tokens fresh or renewed; 1 some token failed (one line each o
       }
     }
     const timeout = secondsOpt(args, 'timeout', 600);
-    const parallel = Math.max(1, Math.floor(secondsOpt(args, 'parallel', 16)));
+    const parallel = countOpt(args, 'parallel', 16, 1, 1024);
     // Every password file a due token could need is checked before any network call.
     const passwords = await checkAccountFiles(config);
     const deadline = AbortSignal.timeout(timeout * 1000);

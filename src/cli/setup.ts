@@ -9,9 +9,9 @@ import { Secret } from '../secret.js';
 import { createAccount, type LoginFlow, type SetupMode, type SetupResult } from '../setup/index.js';
 import { createFileStore } from '../store/index.js';
 import { formatDuration, splitList } from '../tokens/index.js';
-import { boolOpt, type CliIO, type Command, type ParsedArgs, stringOpt } from './command.js';
+import { boolOpt, type CliIO, type Command, type ParsedArgs, secondsOpt, stringOpt } from './command.js';
 import { promptSecret } from './prompt.js';
-import { CONFIG_OPTION, JSON_OPTION, lockFile, secondsOpt } from './shared.js';
+import { CONFIG_OPTION, JSON_OPTION, lockFile } from './shared.js';
 
 export const DEFAULT_SCOPE = 'openid offline_access wlcg.groups storage.read:/ compute.read';
 

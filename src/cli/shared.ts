@@ -80,17 +80,3 @@ export async function clientSecretOf(
   }
   throw new TokenwardenError('CONFIG_INVALID', `Config for [account ${account.name}]: no client_secret`);
 }
-
-/** Parses a positive number of seconds from an option. */
-export function secondsOpt(args: ParsedArgs, name: string, fallback: number): number {
-  const raw = stringOpt(args, name);
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) {
-    throw new TokenwardenError(
-      'USAGE',
-      `--${name} ${JSON.stringify(raw)} is not a positive number of seconds`,
-    );
-  }
-  return n;
-}

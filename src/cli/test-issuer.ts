@@ -1,6 +1,6 @@
 import { TokenwardenError } from '../errors.js';
 import { startTestIssuer } from '../testing/index.js';
-import { type Command, listOpt, stringOpt } from './command.js';
+import { type Command, countOpt, listOpt, secondsOpt, stringOpt } from './command.js';
 
 export const command: Command = {
   name: 'test-issuer',
@@ -22,12 +22,8 @@ SIGINT/SIGTERM. --client registers a client-credentials + refresh client with th
     'token-ttl': { type: 'string', valueName: 'SECS', description: 'access token lifetime (default 3600)' },
   },
   async run(args, io) {
-    const port = Number(stringOpt(args, 'port') ?? 0);
-    const ttl = Number(stringOpt(args, 'token-ttl') ?? 3600);
-    if (!Number.isInteger(port) || port < 0 || port > 65535)
-      throw new TokenwardenError('USAGE', '--port: 0-65535');
-    if (!Number.isFinite(ttl) || ttl <= 0)
-      throw new TokenwardenError('USAGE', '--token-ttl: a positive number');
+    const port = countOpt(args, 'port', 0, 0, 65535);
+    const ttl = secondsOpt(args, 'token-ttl', 3600, { max: 30 * 86400 });
     const clients = listOpt(args, 'client').map((c) => {
       const i = c.indexOf(':');
       if (i <= 0) throw new TokenwardenError('USAGE', '--client takes ID:SECRET');

@@ -1,6 +1,6 @@
 import { TokenwardenError } from '../errors.js';
 import { askAgent } from './agent-client.js';
-import { boolOpt, type Command, stringOpt } from './command.js';
+import { boolOpt, type Command, secondsOpt, stringOpt } from './command.js';
 
 /** Kept free of heavy imports: it runs once per job and its start-up time is the command's cost. */
 export const command: Command = {
@@ -27,12 +27,8 @@ space-separated lists. --env prints OIDC_AT, OIDC_ISS and OIDC_EXP export lines.
         hint: 'run `tokenwarden token --help`',
       });
     }
-    const time = Number(stringOpt(args, 'time') ?? 60);
-    const timeout = Number(stringOpt(args, 'timeout') ?? 30);
-    if (!Number.isFinite(time) || time < 0)
-      throw new TokenwardenError('USAGE', '--time: a number of seconds');
-    if (!Number.isFinite(timeout) || timeout <= 0)
-      throw new TokenwardenError('USAGE', '--timeout: a positive number');
+    const time = secondsOpt(args, 'time', 60, { allowZero: true, max: 10 * 365 * 86400 });
+    const timeout = secondsOpt(args, 'timeout', 30);
     const byIssuer = /^https?:\/\//.test(target);
     const reply = await askAgent(
       io,
