@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'TIMEOUT'
   | 'NEEDS_LOGIN'
   | 'RENEW_FAILED'
+  | 'AGENT_START'
   | 'INTERNAL';
 
 export interface TokenwardenErrorOptions {

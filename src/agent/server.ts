@@ -1,12 +1,12 @@
-import { chmod, mkdir, rm, stat } from 'node:fs/promises';
+import { chmod, lstat, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { dirname } from 'node:path';
 import { isTokenwardenError, TokenwardenError } from '../errors.js';
 import { Secret } from '../secret.js';
 import { nowSeconds } from '../tokens/index.js';
 import { type LoadedAccount, loadAccount } from './accounts.js';
 import { startBearerFileKeeper } from './bearer-file.js';
 import { serveOidcAgentConnection } from './oidc-agent/index.js';
+import { prepareSocketDirectory, socketIsLive } from './paths.js';
 import { type AgentReply, failure, MAX_REQUEST_BYTES } from './protocol.js';
 import { TokenService } from './token-service.js';
 
@@ -111,11 +111,12 @@ export function createAgent(options: AgentOptions): Agent {
           const asked = Number(request.min_valid_period ?? 0);
           if (!Number.isFinite(asked)) throw new TokenwardenError('USAGE', 'bad min_valid_period');
           const minValid = Math.max(0, asked);
-          const split = (v: unknown) => (typeof v === 'string' ? v.split(/\s+/).filter(Boolean) : []);
+          const audience = listField(request.audience, 'audience');
+          const scope = listField(request.scope, 'scope');
           const token = await tokens.get(acct, {
             account: acct.name,
-            audience: split(request.audience),
-            scope: split(request.scope),
+            audience,
+            scope,
             minValid,
             force: request.force_new_token === true || asked < 0,
           });
@@ -142,7 +143,10 @@ export function createAgent(options: AgentOptions): Agent {
           if (typeof request.credential_file !== 'string' || typeof request.lock_file !== 'string') {
             throw new TokenwardenError('USAGE', 'tw_add needs credential_file and lock_file');
           }
-          const lifetime = Number(request.lifetime ?? 0) || options.lifetimeSeconds || undefined;
+          const asked = Number(request.lifetime ?? 0);
+          if (!Number.isFinite(asked) || asked < 0)
+            throw new TokenwardenError('USAGE', 'lifetime must be a number of seconds, 0 or more');
+          const lifetime = asked || options.lifetimeSeconds || undefined;
           const loaded = await loadAccount({
             name,
             password: new Secret(password),
@@ -194,12 +198,22 @@ export function createAgent(options: AgentOptions): Agent {
     socketPath: options.socketPath,
     tokens,
     async start() {
-      const dir = dirname(options.socketPath);
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      const st = await stat(dir);
-      if ((st.mode & 0o077) !== 0 || (process.getuid && st.uid !== process.getuid())) {
-        throw new TokenwardenError('FILE_UNSAFE', `socket directory ${dir} must be yours and mode 0700`);
+      await prepareSocketDirectory(options.socketPath);
+      if (await socketIsLive(options.socketPath)) {
+        // Removing it would orphan that agent: its accounts stay decrypted in memory, unreachable.
+        throw new TokenwardenError('USAGE', `an agent is already running on ${options.socketPath}`, {
+          hint: 'stop it with: tokenwarden agent --kill, or give another --socket',
+        });
       }
+      const existing = await lstat(options.socketPath).catch(() => undefined);
+      if (existing !== undefined && !existing.isSocket()) {
+        throw new TokenwardenError(
+          'FILE_UNSAFE',
+          `refusing to start: ${options.socketPath} exists and is not a socket`,
+          { hint: 'remove it, or give another --socket' },
+        );
+      }
+      // A socket nobody answers on is a crashed agent's: replace it.
       await rm(options.socketPath, { force: true });
       server = createServer((socket) => {
         serveOidcAgentConnection(socket, (req) => handle(req) as Promise<Record<string, unknown>>, {
@@ -229,4 +243,18 @@ export function createAgent(options: AgentOptions): Agent {
       return closing;
     },
   };
+}
+
+/**
+ * A space-separated list, as oidc-agent's clients send `audience` and `scope`; a JSON array of strings is
+ * taken too. Anything else is refused rather than silently dropped (which would hand out a token with the
+ * default audience to a caller that asked for a specific one).
+ */
+function listField(value: unknown, name: string): string[] {
+  if (value === undefined || value === null) return [];
+  const items = typeof value === 'string' ? value.split(/\s+/) : Array.isArray(value) ? value : undefined;
+  if (items === undefined || !items.every((v) => typeof v === 'string')) {
+    throw new TokenwardenError('USAGE', `${name} must be a space-separated string or an array of strings`);
+  }
+  return items.flatMap((v) => v.split(/\s+/)).filter(Boolean);
 }

@@ -72,7 +72,7 @@ export class TokenService {
             audienceParam: (record.audienceParam ?? 'audience') as AudienceParam,
           },
           ctx: { timeoutSeconds: this.#timeoutSeconds },
-          loginHint: `tokenwarden setup ${account.name} --issuer ${record.issuer}`,
+          loginHint: `tokenwarden setup ${account.name} --issuer ${record.issuer}, then: tokenwarden add ${account.name}`,
           clock: this.#clock,
         });
         const now = nowSeconds(this.#clock);

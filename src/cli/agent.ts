@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { agentRequest } from '../agent/client.js';
-import { clientSocketPath, newSocketPath } from '../agent/paths.js';
+import { agentLogPath, clientSocketPath, newSocketPath, prepareSocketDirectory } from '../agent/paths.js';
 import { TokenwardenError } from '../errors.js';
 import { defaultBearerTokenPath } from '../tokens/discovery.js';
+import { LIFETIME_MAX } from './add.js';
 import { askAgent } from './agent-client.js';
-import { boolOpt, type CliIO, type Command, type ParsedArgs, stringOpt } from './command.js';
+import { boolOpt, type CliIO, type Command, type ParsedArgs, secondsOpt, stringOpt } from './command.js';
 
 export const command: Command = {
   name: 'agent',
@@ -50,9 +52,7 @@ printed again.`,
       await askAgent(io, { request: 'tw_kill' }, 5000, stringOpt(args, 'socket') ?? clientSocketPath(io.env));
       return { text: 'unset TOKENWARDEN_SOCK; unset OIDC_SOCK; unset TOKENWARDEN_PID;\necho Agent stopped;' };
     }
-    const lifetime = Number(stringOpt(args, 'lifetime') ?? 0);
-    if (!Number.isFinite(lifetime) || lifetime < 0)
-      throw new TokenwardenError('USAGE', '--lifetime: seconds');
+    const lifetime = secondsOpt(args, 'lifetime', 0, { allowZero: true, max: LIFETIME_MAX });
     const existing = stringOpt(args, 'socket') ?? clientSocketPath(io.env);
     if (existing && !boolOpt(args, 'foreground')) {
       const pid = await ping(existing);
@@ -69,27 +69,45 @@ printed again.`,
       'bearer-scope',
       'bearer-min-valid',
     ].flatMap((k) => (typeof passOn[k] === 'string' ? [`--${k}`, passOn[k] as string] : []));
-    const child = spawn(
-      process.execPath,
-      [
-        fileURLToPath(new URL('./main.js', import.meta.url)),
-        'agent',
-        '--foreground',
-        '--socket',
-        socketPath,
-        '--lifetime',
-        String(lifetime),
-        ...forwarded,
-      ],
-      { detached: true, stdio: 'ignore', env: io.env as NodeJS.ProcessEnv },
-    );
+    // The detached agent's stderr goes to a log in its private socket directory, so a failure to start
+    // (or a bearer-file error later) can be read, and is shown here when the start fails.
+    await prepareSocketDirectory(socketPath);
+    const logPath = agentLogPath(socketPath);
+    const log = openSync(logPath, 'w', 0o600);
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(
+        process.execPath,
+        [
+          fileURLToPath(new URL('./main.js', import.meta.url)),
+          'agent',
+          '--foreground',
+          '--socket',
+          socketPath,
+          '--lifetime',
+          String(lifetime),
+          ...forwarded,
+        ],
+        { detached: true, stdio: ['ignore', 'ignore', log], env: io.env as NodeJS.ProcessEnv },
+      );
+    } finally {
+      closeSync(log);
+    }
+    let exited = false;
+    child.once('exit', () => {
+      exited = true;
+    });
     child.unref();
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 200 && !exited; i++) {
       const pid = await ping(socketPath);
       if (pid !== undefined) return { text: exportLines(socketPath, pid) };
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new TokenwardenError('INTERNAL', `the agent did not start (socket ${socketPath})`);
+    if (!exited) child.kill('SIGTERM');
+    const said = readFileSync(logPath, 'utf8').trim().split('\n').slice(-3).join('\n').trim();
+    throw new TokenwardenError('AGENT_START', `the agent did not start (socket ${socketPath})`, {
+      hint: said ? `it said:\n  ${said.replace(/\n/g, '\n  ')}` : `see ${logPath}`,
+    });
   },
 };
 
@@ -121,9 +139,7 @@ function bearerOptions(args: ParsedArgs, io: CliIO): BearerOptions | undefined {
     return undefined;
   }
   const split = (v: string | undefined) => (v ?? '').split(/\s+/).filter(Boolean);
-  const minValid = Number(stringOpt(args, 'bearer-min-valid') ?? 120);
-  if (!Number.isFinite(minValid) || minValid < 0)
-    throw new TokenwardenError('USAGE', '--bearer-min-valid: seconds');
+  const minValid = secondsOpt(args, 'bearer-min-valid', 120, { allowZero: true, max: 86400 });
   const path = stringOpt(args, 'bearer-file') ?? defaultBearerTokenPath(io.env, io.uid);
   return {
     account,

@@ -20,6 +20,7 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   FILE_IO: 1,
   LOCK_TIMEOUT: 1,
   RENEW_FAILED: 1,
+  AGENT_START: 1,
   OAUTH_ERROR: 5,
   ISSUER_RESPONSE: 5,
   NETWORK: 5,

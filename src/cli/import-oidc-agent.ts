@@ -1,11 +1,15 @@
 import { join } from 'node:path';
-import { findOidcAgentAccountFile, readOidcAgentAccount } from '../agent/oidc-agent/index.js';
+import {
+  checkOidcAgentAccountName,
+  findOidcAgentAccountFile,
+  readOidcAgentAccount,
+} from '../agent/oidc-agent/index.js';
 import { TokenwardenError } from '../errors.js';
 import { readFileIfExists } from '../files/index.js';
 import type { AccountRecord } from '../store/index.js';
 import { createFileStore } from '../store/index.js';
 import { locateAccount, PASSWORD_OPTIONS, readPassword } from './account-source.js';
-import { type Command, stringOpt } from './command.js';
+import { boolOpt, type Command, stringOpt } from './command.js';
 import { CONFIG_OPTION } from './shared.js';
 
 export const command: Command = {
@@ -16,10 +20,14 @@ export const command: Command = {
   details: `Reads ACCOUNT from $OIDC_CONFIG_DIR, ~/.config/oidc-agent or ~/.oidc-agent (or --dir), decrypts
 it with its oidc-agent password (Argon2id + XSalsa20-Poly1305), and stores issuer, client and refresh
 token as a tokenwarden credential encrypted with the same password (or with the account's password file
-when --config names one). Load it with \`tokenwarden add ACCOUNT\`.`,
+when --config names one). Load it with \`tokenwarden add ACCOUNT\`. An existing tokenwarden credential of
+that name is kept unless --force. After the import, use the account from tokenwarden only: with refresh
+token rotation, whichever of oidc-agent and tokenwarden refreshes second uses a spent token, and the
+issuer revokes the grant.`,
   allowPositionals: true,
   options: {
     dir: { type: 'string', valueName: 'DIR', description: "oidc-agent's configuration directory" },
+    force: { type: 'boolean', description: 'replace an existing tokenwarden credential of that name' },
     ...PASSWORD_OPTIONS,
     ...CONFIG_OPTION,
   },
@@ -27,6 +35,7 @@ when --config names one). Load it with \`tokenwarden add ACCOUNT\`.`,
     const name = args.positionals[0];
     if (!name || args.positionals.length > 1)
       throw new TokenwardenError('USAGE', 'import-oidc-agent needs one ACCOUNT');
+    checkOidcAgentAccountName(name);
     const dir = stringOpt(args, 'dir');
     const file = dir ? join(dir, name) : findOidcAgentAccountFile(name, io.env, io.home);
     if (file === undefined || (await readFileIfExists(file, { maxBytes: 1 << 20 })) === undefined) {
@@ -40,6 +49,20 @@ when --config names one). Load it with \`tokenwarden add ACCOUNT\`.`,
       throw new TokenwardenError('NEEDS_LOGIN', `oidc-agent account ${name} holds no refresh token`);
     }
     const where = await locateAccount(args, io, name);
+    if (
+      !boolOpt(args, 'force') &&
+      (await readFileIfExists(where.credentialFile, { maxBytes: 1 << 20 })) !== undefined
+    ) {
+      // Its refresh token may have rotated since oidc-gen wrote the file: replacing it with the older one
+      // would make the issuer's reuse detection revoke the whole grant at the next refresh.
+      throw new TokenwardenError(
+        'USAGE',
+        `tokenwarden account ${name} exists already (${where.credentialFile})`,
+        {
+          hint: 'to replace it with the oidc-agent account anyway, add --force',
+        },
+      );
+    }
     const storePassword = where.passwordFile
       ? await readPassword({ values: {}, positionals: [] }, io, name, where.passwordFile)
       : password;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -185,6 +185,78 @@ describe('agent, add, token, list, remove', () => {
     idle.destroy();
   });
 
+  it('a second agent on a live socket is refused; the first keeps serving', async () => {
+    const second = await runCli(['agent', '--foreground'], {
+      env: { XDG_RUNTIME_DIR: agent.env.XDG_RUNTIME_DIR },
+      timeoutMs: 15_000,
+    });
+    assert.equal(second.code, 2, second.stderr);
+    assert.match(
+      second.stderr,
+      /an agent is already running on .*agent\.sock\n\s+stop it with: tokenwarden agent --kill/,
+    );
+    const ok = await runCli(['token', 'vo'], { env: agent.env, tokenOnStdout: true });
+    assert.equal(ok.code, 0, ok.stderr);
+  });
+
+  it('add --lifetime unloads the account after that many seconds; bad values are refused', async () => {
+    for (const bad of ['-5', 'abc', '1e12']) {
+      const r = await runCli(['add', 'vo', `--lifetime=${bad}`, '--config', world.config], {
+        env: agent.env,
+      });
+      assert.equal(r.code, 2, `--lifetime ${bad}: ${r.stderr}`);
+      assert.match(r.stderr, /--lifetime "[^"]*": give a number of seconds/);
+    }
+    const add = await runCli(['add', 'vo', '--lifetime', '1', '--config', world.config], { env: agent.env });
+    assert.equal(add.code, 0, add.stderr);
+    const listed = JSON.parse((await runCli(['list', '--json'], { env: agent.env })).stdout) as {
+      account: string;
+      expires_at: number | null;
+    }[];
+    assert.ok((listed[0]?.expires_at ?? 0) > 0, 'a loaded account with an expiry');
+    await new Promise((r) => setTimeout(r, 1500));
+    const after = JSON.parse((await runCli(['list', '--json'], { env: agent.env })).stdout) as unknown[];
+    assert.deepEqual(after, []);
+    const gone = await runCli(['token', 'vo'], { env: agent.env, tokenOnStdout: true });
+    assert.equal(gone.code, 4);
+    assert.match(gone.stderr, /account vo is not loaded/);
+    assert.equal((await runCli(['add', 'vo', '--config', world.config], { env: agent.env })).code, 0);
+  });
+
+  it('the IPC takes audience and scope as a string or an array, and refuses other types', async () => {
+    const ask = (request: Record<string, unknown>) =>
+      new Promise<Record<string, unknown>>((resolve, reject) => {
+        const c = connect(agent.env.TOKENWARDEN_SOCK as string);
+        let out = '';
+        c.on('data', (d) => {
+          out += d;
+        });
+        c.on('close', () => resolve(JSON.parse(out) as Record<string, unknown>));
+        c.on('error', reject);
+        c.on('connect', () => c.end(JSON.stringify(request)));
+      });
+    const byArray = await ask({
+      request: 'access_token',
+      account: 'vo',
+      audience: ['https://arr1.example', 'https://arr2.example'],
+      scope: ['compute.read'],
+    });
+    assert.equal(byArray.status, 'success', String(byArray.error));
+    const d = decodeToken(String(byArray.access_token));
+    assert.deepEqual(d.audience.sort(), ['https://arr1.example', 'https://arr2.example']);
+    assert.deepEqual(d.scope, ['compute.read']);
+    const bad = await ask({ request: 'access_token', account: 'vo', audience: 5 });
+    assert.equal(bad.status, 'failure');
+    assert.match(String(bad.error), /audience must be a space-separated string or an array of strings/);
+  });
+
+  it('token refuses a deadline no timer can hold', async () => {
+    const r = await runCli(['token', 'vo', '--timeout', '1e7'], { env: agent.env, tokenOnStdout: true });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--timeout "1e7": give a number of seconds, more than 0 and at most 2000000/);
+    assert.doesNotMatch(r.stderr, /TimeoutOverflowWarning/);
+  });
+
   it('--bearer-account keeps a fresh token at the WLCG path, written atomically', async () => {
     const file = join(world.dir, 'bt_u_test');
     const keeper = await startAgent(world, [
@@ -250,5 +322,129 @@ describe('agent killed with SIGKILL during refreshes', () => {
       }
     }
     t.diagnostic(`kills inside the issuer-answered-but-not-yet-stored window: ${inFlight} of 8`);
+  });
+});
+
+describe('the detached agent: start, reuse, --kill, and a failed start that says why', () => {
+  let world: World;
+  before(async () => {
+    world = await createWorld();
+    await world.writeConfig(refreshAccount(world, 'vo'));
+    assert.equal((await world.setup('vo')).code, 0);
+  });
+  after(async () => {
+    const leaks = findLeaks(await collectSecrets(world));
+    await world.close();
+    assert.deepEqual(leaks, [], 'a secret appeared in CLI or agent output');
+  });
+
+  it('eval-able lines, the same agent when asked again, and --kill stops it', async () => {
+    const run = join(world.dir, 'detached');
+    await mkdir(run, { recursive: true, mode: 0o700 });
+    const env = { XDG_RUNTIME_DIR: run, TOKENWARDEN_SOCK: undefined };
+    const first = await runCli(['agent'], { env });
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(
+      first.stdout,
+      /^TOKENWARDEN_SOCK=\S+; export TOKENWARDEN_SOCK;\nOIDC_SOCK=\S+; export OIDC_SOCK;\n/,
+    );
+    const pid = Number(/TOKENWARDEN_PID=(\d+);/.exec(first.stdout)?.[1]);
+    assert.ok(pid > 0);
+    try {
+      const again = await runCli(['agent'], { env });
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(
+        Number(/TOKENWARDEN_PID=(\d+);/.exec(again.stdout)?.[1]),
+        pid,
+        'the running agent is reused',
+      );
+      assert.equal((await runCli(['add', 'vo', '--config', world.config], { env })).code, 0);
+      const t = await runCli(['token', 'vo'], { env, tokenOnStdout: true });
+      assert.equal(t.code, 0, t.stderr);
+      const kill = await runCli(['agent', '--kill'], { env });
+      assert.equal(kill.code, 0, kill.stderr);
+      assert.match(kill.stdout, /unset TOKENWARDEN_SOCK;/);
+      let alive = true;
+      for (let i = 0; i < 100 && alive; i++) {
+        try {
+          process.kill(pid, 0);
+          await new Promise((r) => setTimeout(r, 50));
+        } catch {
+          alive = false;
+        }
+      }
+      assert.equal(alive, false, 'the agent exited after --kill');
+      const after = await runCli(['token', 'vo'], { env, tokenOnStdout: true });
+      assert.equal(after.code, 2);
+      assert.match(after.stderr, /the agent is not running/);
+    } finally {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone, as it should be.
+      }
+    }
+  });
+
+  it('a socket directory others can enter is refused before anything starts', async () => {
+    const open = join(world.dir, 'open');
+    await mkdir(join(open, 'tokenwarden'), { recursive: true, mode: 0o755 });
+    await chmod(join(open, 'tokenwarden'), 0o755);
+    const r = await runCli(['agent'], { env: { XDG_RUNTIME_DIR: open, TOKENWARDEN_SOCK: undefined } });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /socket directory .*tokenwarden must be yours and mode 0700\n\s+run: chmod 700/);
+  });
+
+  it('when the detached agent fails, its own words are shown', async () => {
+    // Checked by the agent itself, in the detached child: a file that is not a socket is never removed.
+    const dir = join(world.dir, 'notsock');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFile(join(dir, 'agent.sock'), 'precious\n');
+    const r = await runCli(['agent', '--socket', join(dir, 'agent.sock')], {
+      env: { TOKENWARDEN_SOCK: undefined },
+    });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /the agent did not start \(socket .*agent\.sock\)\n\s+it said:\n\s+tokenwarden: refusing to start: .*agent\.sock exists and is not a socket/,
+    );
+    assert.equal(await readFile(join(dir, 'agent.sock'), 'utf8'), 'precious\n');
+  });
+});
+
+describe('the agent after the issuer revoked the grant', () => {
+  let world: World;
+  before(async () => {
+    world = await createWorld();
+    await world.writeConfig(refreshAccount(world, 'vo'));
+    assert.equal((await world.setup('vo')).code, 0);
+  });
+  after(async () => world.close());
+
+  it('token says the account needs a new login and what to run, and does not retry the dead grant', async () => {
+    const agent = await startAgent(world);
+    try {
+      assert.equal((await runCli(['add', 'vo', '--config', world.config], { env: agent.env })).code, 0);
+      assert.equal(
+        (await runCli(['token', 'vo', '--force'], { env: agent.env, tokenOnStdout: true })).code,
+        0,
+      );
+      await world.issuer.revokeAllGrants();
+      const dead = await runCli(['token', 'vo', '--force'], { env: agent.env, tokenOnStdout: true });
+      assert.equal(dead.code, 4, dead.stderr);
+      assert.match(dead.stderr, /account vo: issuer answered invalid_grant/);
+      assert.match(dead.stderr, /run: tokenwarden setup vo --issuer \S+, then: tokenwarden add vo/);
+      const before = world.issuer.stats().tokenRequests.refresh_token ?? 0;
+      const again = await runCli(['token', 'vo', '--force'], { env: agent.env, tokenOnStdout: true });
+      assert.equal(again.code, 4);
+      assert.match(again.stderr, /account vo needs a new login/);
+      assert.equal(
+        world.issuer.stats().tokenRequests.refresh_token ?? 0,
+        before,
+        'no request with a dead token',
+      );
+    } finally {
+      await stop(agent.child);
+    }
   });
 });

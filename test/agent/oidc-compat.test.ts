@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeToken } from '../../src/tokens/index.js';
@@ -133,6 +133,22 @@ describe('import-oidc-agent: an account made by the real oidc-gen serves tokens'
     );
     assert.equal(imported.code, 0, imported.stderr);
     assert.match(imported.stdout, /load it with: tokenwarden add fromgen/);
+    // A second import would put back a refresh token that may have rotated since: refused without --force.
+    const credential = join(world.state, 'accounts', 'fromgen.cred');
+    const kept = await readFile(credential);
+    const twice = await runCli(
+      ['import-oidc-agent', 'fromgen', '--dir', real.configDir, '--pw-env', 'PW', '--config', world.config],
+      { env: { PW: 'gen-password-1' } },
+    );
+    assert.equal(twice.code, 2, twice.stderr);
+    assert.match(
+      twice.stderr,
+      /tokenwarden account fromgen exists already .*\n\s+to replace it .* add --force/,
+    );
+    assert.deepEqual(await readFile(credential), kept);
+    const traversal = await runCli(['import-oidc-agent', '../fromgen', '--dir', real.configDir]);
+    assert.equal(traversal.code, 2);
+    assert.match(traversal.stderr, /invalid oidc-agent account name/);
     const wrong = await runCli(['import-oidc-agent', 'fromgen', '--dir', real.configDir, '--pw-env', 'PW'], {
       env: { PW: 'nope' },
     });

@@ -339,14 +339,19 @@ const isFile = (path: string) => {
  * `getOidcDir()`; later locations are not searched). Undefined when there is no such directory or the
  * file is not in it.
  */
+/** An account name is a file name in oidc-agent's directory: no path separators, not "." or "..". */
+export function checkOidcAgentAccountName(name: string): void {
+  if (name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
+    throw new TokenwardenError('USAGE', `invalid oidc-agent account name ${JSON.stringify(name)}`);
+  }
+}
+
 export function findOidcAgentAccountFile(
   name: string,
   env: Record<string, string | undefined>,
   home: string,
 ): string | undefined {
-  if (name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
-    throw new TokenwardenError('USAGE', `invalid oidc-agent account name ${JSON.stringify(name)}`);
-  }
+  checkOidcAgentAccountName(name);
   const candidates = [env.OIDC_CONFIG_DIR, join(home, '.config', 'oidc-agent'), join(home, '.oidc-agent')];
   const dir = candidates.find((d): d is string => typeof d === 'string' && d !== '' && isDirectory(d));
   if (!dir) return undefined;

@@ -1,4 +1,5 @@
 export {
+  checkOidcAgentAccountName,
   findOidcAgentAccountFile,
   type OidcAgentAccount,
   readOidcAgentAccount,
