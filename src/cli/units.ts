@@ -4,37 +4,49 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RenewerConfig } from '../config/index.js';
 import { writeFileAtomic } from '../files/index.js';
-import { boolOpt, type Command, stringOpt } from './command.js';
+import {
+  boolOpt,
+  type CliIO,
+  type Command,
+  type CommandResult,
+  type ParsedArgs,
+  stringOpt,
+} from './command.js';
 import { CONFIG_OPTION, loadConfig } from './shared.js';
 
 export const command: Command = {
   name: 'units',
-  summary: 'Print (or install) a systemd service + timer for `renew`, and the equivalent cron line.',
-  usage: 'units [--config PATH] [--user NAME] [--install] [--dir DIR]',
+  summary:
+    'Print (or install) a systemd service + timer for `renew` and the cron line; --agent: a user unit.',
+  usage:
+    'units [--config PATH] [--user NAME] [--install] [--dir DIR] | units --agent [--install] [--dir DIR]',
   details: `The timer runs renew every 10 minutes with RandomizedDelaySec=3min, like osg-token-renewer's.
 The service is a hardened oneshot with TimeoutStartSec; it may write only the token directories and the
 state directory of the config. --install writes the units into --dir (default /etc/systemd/system); then
-run: systemctl daemon-reload && systemctl enable --now tokenwarden-renew.timer`,
+run: systemctl daemon-reload && systemctl enable --now tokenwarden-renew.timer
+
+--agent gives instead a systemd user unit that runs the agent (tokenwarden agent --foreground) with its
+socket at $XDG_RUNTIME_DIR/tokenwarden/agent.sock; --install writes it into --dir (default
+~/.config/systemd/user). Accounts are loaded with \`tokenwarden add\` after each start.`,
   options: {
     ...CONFIG_OPTION,
     user: { type: 'string', valueName: 'NAME', description: 'run as this user (default: the current user)' },
+    agent: { type: 'boolean', description: 'the systemd user unit of the agent instead' },
     install: { type: 'boolean', description: 'write the unit files instead of printing them' },
     dir: {
       type: 'string',
       valueName: 'DIR',
-      description: 'where --install writes (default /etc/systemd/system)',
+      description: 'where --install writes (default /etc/systemd/system, or ~/.config/systemd/user)',
     },
   },
   async run(args, io) {
+    if (boolOpt(args, 'agent')) return agentUnit(args, io);
     const config = await loadConfig(args, io);
     const user = stringOpt(args, 'user') ?? io.env.USER ?? (io.uid === 0 ? 'root' : String(io.uid));
     const units = renderUnits(config, user, executable());
     if (boolOpt(args, 'install')) {
       const dir = stringOpt(args, 'dir') ?? '/etc/systemd/system';
-      await mkdir(dir, { recursive: true });
-      for (const [name, text] of Object.entries(units.files)) {
-        await writeFileAtomic(join(dir, name), text, { mode: 0o644 });
-      }
+      await installUnits(dir, units.files);
       return {
         text: `wrote ${Object.keys(units.files).join(', ')} into ${dir}\nnext: systemctl daemon-reload && systemctl enable --now tokenwarden-renew.timer`,
         json: { dir, files: Object.keys(units.files) },
@@ -48,6 +60,62 @@ run: systemctl daemon-reload && systemctl enable --now tokenwarden-renew.timer`,
     return { text, json: { files: units.files, cron: units.cron } };
   },
 };
+
+async function installUnits(dir: string, files: Record<string, string>): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const [name, text] of Object.entries(files)) {
+    await writeFileAtomic(join(dir, name), text, { mode: 0o644 });
+  }
+}
+
+async function agentUnit(args: ParsedArgs, io: CliIO): Promise<CommandResult> {
+  const files = { 'tokenwarden-agent.service': renderAgentUnit(executable()) };
+  const sock = '$XDG_RUNTIME_DIR/tokenwarden/agent.sock';
+  const shell = `export TOKENWARDEN_SOCK="${sock}" OIDC_SOCK="${sock}"`;
+  if (boolOpt(args, 'install')) {
+    const configHome = io.env.XDG_CONFIG_HOME || join(io.home, '.config');
+    const dir = stringOpt(args, 'dir') ?? join(configHome, 'systemd', 'user');
+    await installUnits(dir, files);
+    return {
+      text: `wrote tokenwarden-agent.service into ${dir}\nnext: systemctl --user daemon-reload && systemctl --user enable --now tokenwarden-agent.service\nthen, in your shell profile: ${shell}`,
+      json: { dir, files: Object.keys(files) },
+    };
+  }
+  const text = [
+    '# ~/.config/systemd/user/tokenwarden-agent.service',
+    files['tokenwarden-agent.service'],
+    '# then: systemctl --user daemon-reload && systemctl --user enable --now tokenwarden-agent.service',
+    `# and, in your shell profile: ${shell}`,
+  ].join('\n');
+  return { text, json: { files, environment: { TOKENWARDEN_SOCK: sock, OIDC_SOCK: sock } } };
+}
+
+/**
+ * The agent as a systemd user service. Only hardening that works in the user manager without extra
+ * privileges is used; MemoryDenyWriteExecute is left out because Node's JIT needs writable code pages.
+ */
+export function renderAgentUnit(exe: string): string {
+  return `[Unit]
+Description=tokenwarden agent: access tokens for tokenwarden token and oidc-token
+
+[Service]
+Type=simple
+ExecStart=${exe} agent --foreground --socket %t/tokenwarden/agent.sock
+Restart=on-failure
+RestartSec=5s
+UMask=0077
+NoNewPrivileges=yes
+LockPersonality=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+SystemCallArchitectures=native
+# Decrypted accounts live in this process's memory only: keep them out of core dumps.
+LimitCORE=0
+
+[Install]
+WantedBy=default.target
+`;
+}
 
 function executable(): string {
   const main = realpathSync(resolve(dirname(fileURLToPath(import.meta.url)), 'main.js'));

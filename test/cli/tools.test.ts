@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findLeaks, runCli } from '../helpers/cli.js';
@@ -83,10 +84,32 @@ describe('inspect, discover, units, --help, --version', () => {
     const install = await runCli(['units', '--config', world.config, '--install', '--dir', dir]);
     assert.equal(install.code, 0, install.stderr);
     assert.match(await readFile(join(dir, 'tokenwarden-renew.timer'), 'utf8'), /WantedBy=timers.target/);
+    // systemd's own parser accepts them (it exits non-zero on unknown keys or bad values).
+    const verify = await systemdVerify(dir, ['tokenwarden-renew.service', 'tokenwarden-renew.timer']);
+    assert.equal(verify.code, 0, verify.output);
+  });
+
+  it('units --agent gives a systemd user unit for the agent that systemd accepts', async () => {
+    const shown = await runCli(['units', '--agent']);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /ExecStart=.* agent --foreground --socket %t\/tokenwarden\/agent.sock/);
+    assert.match(shown.stdout, /WantedBy=default.target/);
+    assert.match(shown.stdout, /systemctl --user enable --now tokenwarden-agent.service/);
+    const home = join(world.dir, 'home');
+    const install = await runCli(['units', '--agent', '--install'], {
+      env: { HOME: home, XDG_CONFIG_HOME: undefined },
+    });
+    assert.equal(install.code, 0, install.stderr);
+    const dir = join(home, '.config', 'systemd', 'user');
+    assert.match(await readFile(join(dir, 'tokenwarden-agent.service'), 'utf8'), /Restart=on-failure/);
+    const verify = await systemdVerify(dir, ['tokenwarden-agent.service'], true);
+    assert.equal(verify.code, 0, verify.output);
   });
 
   it('every command has --help, and --version works', async () => {
-    for (const cmd of ['setup', 'renew', 'status', 'inspect', 'discover', 'units', 'demo', 'test-issuer']) {
+    const commands = ['setup', 'renew', 'status', 'inspect', 'discover', 'units', 'demo', 'test-issuer'];
+    commands.push('agent', 'add', 'remove', 'list', 'token', 'import-oidc-agent');
+    for (const cmd of commands) {
       const run = await runCli([cmd, '--help']);
       assert.equal(run.code, 0, cmd);
       assert.match(run.stdout, new RegExp(`^Usage: tokenwarden ${cmd}`));
@@ -95,3 +118,25 @@ describe('inspect, discover, units, --help, --version', () => {
     assert.match(v.stdout, /^tokenwarden \d+\.\d+\.\d+\n$/);
   });
 });
+
+/** `systemd-analyze verify` on unit files (user units need a runtime directory to resolve %t). */
+async function systemdVerify(
+  dir: string,
+  units: string[],
+  user = false,
+): Promise<{ code: number; output: string }> {
+  const runtime = join(dir, 'runtime');
+  await mkdir(runtime, { recursive: true, mode: 0o700 });
+  const args = ['verify', ...(user ? ['--user'] : []), ...units.map((u) => join(dir, u))];
+  return new Promise((resolve) => {
+    execFile(
+      'systemd-analyze',
+      args,
+      { env: { ...process.env, XDG_RUNTIME_DIR: runtime }, timeout: 30_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        resolve({ code, output: `${stdout}${stderr}` });
+      },
+    );
+  });
+}
