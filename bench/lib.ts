@@ -1,4 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -70,4 +74,63 @@ export async function startIssuerProcess(
     child.on('exit', (code) => reject(new Error(`test-issuer exited with ${code}`)));
   });
   return { url, child, stop: () => child.kill('SIGTERM') };
+}
+
+export interface OidcAgentAccount {
+  clientId: string;
+  clientSecret: string;
+  scope: string;
+  account: string;
+}
+
+/**
+ * Starts the real oidc-agent (Debian's oidc-agent-cli) isolated in `home`, and creates one account with
+ * oidc-gen through the device flow (the issuer must auto-approve). `env` is what oidc-token needs.
+ */
+export async function startOidcAgent(
+  issuer: string,
+  home: string,
+  account: OidcAgentAccount,
+): Promise<{ env: Record<string, string>; stop(): void }> {
+  await mkdir(home, { recursive: true, mode: 0o700 });
+  const sock = join(home, 'agent.sock');
+  const env = {
+    HOME: home,
+    OIDC_SOCK: sock,
+    OIDC_ENCRYPTION_PW: 'bench-oidc-pw',
+    OIDC_CONFIG_DIR: join(home, 'cfg'),
+  };
+  const agent = spawn('oidc-agent', ['-d', '--quiet', '-a', sock], {
+    env: { ...process.env, ...env },
+    stdio: 'ignore',
+  });
+  agent.on('error', () => {});
+  for (let i = 0; i < 100 && !existsSync(sock); i++) await sleep(50);
+  if (!existsSync(sock)) {
+    agent.kill('SIGKILL');
+    throw new Error('oidc-agent did not create its socket: is oidc-agent-cli installed (scripts/setup.sh)?');
+  }
+  // oidc-gen takes the client secret only on its command line; this is the peer's interface, with a
+  // throw-away secret of the bench's own issuer.
+  const gen = await run(
+    'oidc-gen',
+    [
+      `--iss=${issuer}`,
+      '--flow=device',
+      `--client-id=${account.clientId}`,
+      `--client-secret=${account.clientSecret}`,
+      `--scope=${account.scope}`,
+      '--pw-env',
+      '--confirm-default',
+      '--prompt=none',
+      '--no-url-call',
+      account.account,
+    ],
+    env,
+  );
+  if (gen.code !== 0) {
+    agent.kill('SIGTERM');
+    throw new Error(`oidc-gen failed: ${gen.stderr}`);
+  }
+  return { env, stop: () => agent.kill('SIGTERM') };
 }

@@ -12,7 +12,7 @@ import { createClient, refreshTokenGrant } from '../src/oidc/index.js';
 import { Secret } from '../src/secret.js';
 import { createAccount } from '../src/setup/index.js';
 import { type CredentialStore, createFileStore } from '../src/store/index.js';
-import { CLI, median, ms, printRows, type Row, run, startIssuerProcess } from './lib.js';
+import { CLI, median, ms, printRows, type Row, run, startIssuerProcess, startOidcAgent } from './lib.js';
 
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 50);
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 20);
@@ -93,61 +93,29 @@ async function rawRefreshes(url: string, dir: string, names: string[]): Promise<
 }
 
 async function oidcAgent(url: string, dir: string) {
-  const home = join(dir, 'oidc-home');
-  await mkdir(home, { recursive: true });
-  const sock = join(home, 'agent.sock');
-  const env = {
-    HOME: home,
-    OIDC_SOCK: sock,
-    OIDC_ENCRYPTION_PW: 'bench-oidc-pw',
-    OIDC_CONFIG_DIR: join(home, 'cfg'),
-  };
-  const { spawn } = await import('node:child_process');
-  const agent = spawn('oidc-agent', ['-d', '--quiet', '-a', sock], {
-    env: { ...process.env, ...env },
-    stdio: 'ignore',
+  const real = await startOidcAgent(url, join(dir, 'oidc-home'), {
+    clientId: 'bench',
+    clientSecret: CLIENT_SECRET,
+    scope: `openid offline_access ${SCOPES.join(' ')}`,
+    account: 'benchacct',
   });
-  for (let i = 0; i < 100; i++) {
-    try {
-      await readFile(sock).catch((e: NodeJS.ErrnoException) => {
-        if (e.code === 'ENOENT') throw e;
-      });
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
+  try {
+    const calls: number[] = [];
+    for (let i = 0; i < OIDC_SAMPLES; i++) {
+      const r = await run(
+        'oidc-token',
+        [`--aud=https://s${i % TOKENS}.example.org`, `--scope=${SCOPES[i % SCOPES.length]}`, 'benchacct'],
+        real.env,
+      );
+      if (r.code !== 0) throw new Error(`oidc-token failed: ${r.stderr}`);
+      calls.push(r.ms);
     }
+    const forced: number[] = [];
+    for (let i = 0; i < 10; i++) forced.push((await run('oidc-token', ['-f', 'benchacct'], real.env)).ms);
+    return { perCall: calls.reduce((a, b) => a + b, 0) / calls.length, forcedMedian: median(forced) };
+  } finally {
+    real.stop();
   }
-  const gen = await run(
-    'oidc-gen',
-    [
-      `--iss=${url}`,
-      '--flow=device',
-      '--client-id=bench',
-      `--client-secret=${CLIENT_SECRET}`,
-      `--scope=openid offline_access ${SCOPES.join(' ')}`,
-      '--pw-env',
-      '--confirm-default',
-      '--prompt=none',
-      '--no-url-call',
-      'benchacct',
-    ],
-    env,
-  );
-  if (gen.code !== 0) throw new Error(`oidc-gen failed: ${gen.stderr}`);
-  const calls: number[] = [];
-  for (let i = 0; i < OIDC_SAMPLES; i++) {
-    const r = await run(
-      'oidc-token',
-      [`--aud=https://s${i % TOKENS}.example.org`, `--scope=${SCOPES[i % SCOPES.length]}`, 'benchacct'],
-      env,
-    );
-    if (r.code !== 0) throw new Error(`oidc-token failed: ${r.stderr}`);
-    calls.push(r.ms);
-  }
-  const forced: number[] = [];
-  for (let i = 0; i < 10; i++) forced.push((await run('oidc-token', ['-f', 'benchacct'], env)).ms);
-  agent.kill('SIGTERM');
-  return { perCall: calls.reduce((a, b) => a + b, 0) / calls.length, forcedMedian: median(forced) };
 }
 
 async function forcedRefresh(url: string, dir: string, account: string): Promise<number> {
