@@ -3,6 +3,7 @@ import { TokenwardenError } from '../errors.js';
 import { renewTokens, type TokenOutcome } from '../renewal/index.js';
 import { formatDuration, nowSeconds } from '../tokens/index.js';
 import { boolOpt, type Command, countOpt, listOpt, secondsOpt } from './command.js';
+import { EXIT_CODES } from './exit.js';
 import { CONFIG_OPTION, clientSecretOf, JSON_OPTION, loadConfig, storeForConfig } from './shared.js';
 
 export const command: Command = {
@@ -74,7 +75,7 @@ Exit status: 0 all tokens fresh or renewed; 1 some token failed (one line each o
     const counts = { renewed: 0, fresh: 0, failed: 0 };
     for (const o of outcomes) counts[o.result]++;
     return {
-      exitCode: counts.failed > 0 ? 1 : 0,
+      exitCode: exitStatus(outcomes),
       text: `renew: ${counts.renewed} renewed, ${counts.fresh} still fresh, ${counts.failed} failed`,
       json: {
         ...counts,
@@ -91,6 +92,19 @@ Exit status: 0 all tokens fresh or renewed; 1 some token failed (one line each o
     };
   },
 };
+
+/**
+ * 0 when nothing failed. When every failure has the same cause class (all a credential needing attention,
+ * 4; all the issuer unreachable, 5; all a bad config, 3), that class's status, so a timer unit or cron job
+ * can tell them apart; mixed causes give 1.
+ */
+function exitStatus(outcomes: TokenOutcome[]): number {
+  const classes = new Set(
+    outcomes.filter((o) => o.result === 'failed').map((o) => (o.error ? EXIT_CODES[o.error.code] : 1)),
+  );
+  if (classes.size === 0) return 0;
+  return classes.size === 1 ? ([...classes][0] as number) : 1;
+}
 
 function failureLine(o: TokenOutcome): string {
   const hint = o.error?.hint ? ` (${o.error.hint})` : '';

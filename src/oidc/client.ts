@@ -76,7 +76,7 @@ export async function createClient(spec: ClientSpec, ctx: RequestContext): Promi
     });
     return configure(config, issuer, ctx);
   } catch (err) {
-    throw translateError(err, `discovery at ${issuer.href}`, ctx.timeoutSeconds);
+    throw translateError(err, `discovery at ${issuer.href}`, ctx);
   }
 }
 

@@ -94,7 +94,7 @@ export async function beginAuthorizationCodeLogin(
         });
         return wrapTokenResponse(response);
       } catch (err) {
-        throw translateError(err, 'authorization code login', ctx.timeoutSeconds);
+        throw translateError(err, 'authorization code login', ctx);
       }
     },
   };

@@ -31,7 +31,7 @@ export async function initiateDeviceAuthorization(
       response,
     };
   } catch (err) {
-    throw translateError(err, 'device authorization', ctx.timeoutSeconds);
+    throw translateError(err, 'device authorization', ctx);
   }
 }
 
@@ -50,6 +50,6 @@ export async function pollDeviceAuthorization(
     });
     return wrapTokenResponse(response);
   } catch (err) {
-    throw translateError(err, 'device flow', ctx.timeoutSeconds);
+    throw translateError(err, 'device flow', ctx);
   }
 }

@@ -1,12 +1,17 @@
 import { ClientError, ResponseBodyError, WWWAuthenticateChallengeError } from 'openid-client';
 import { OAuthError, TokenwardenError } from '../errors.js';
+import type { RequestContext } from './types.js';
 
 /**
  * Translates whatever openid-client, fetch or an abort threw into a TokenwardenError, once, at the oidc
  * module boundary. Only the pieces known to be safe are kept: an OAuth error code and description, an
  * HTTP status, an errno code. Raw responses and request bodies (which hold tokens) are dropped.
  */
-export function translateError(err: unknown, what: string, timeoutSeconds?: number): TokenwardenError {
+export function translateError(
+  err: unknown,
+  what: string,
+  ctx?: Pick<RequestContext, 'timeoutSeconds' | 'signal'>,
+): TokenwardenError {
   if (err instanceof TokenwardenError) return err;
   if (err instanceof ResponseBodyError) {
     return new OAuthError(err.error, err.error_description, err.status);
@@ -24,7 +29,17 @@ export function translateError(err: unknown, what: string, timeoutSeconds?: numb
     name === 'TimeoutError' ||
     name === 'AbortError'
   ) {
-    const after = timeoutSeconds === undefined ? '' : ` within ${timeoutSeconds}s`;
+    if (ctx?.signal?.aborted) {
+      // The caller's deadline (a whole run's), not this request's own timeout.
+      return new TokenwardenError(
+        'TIMEOUT',
+        `${what}: the run reached its deadline while waiting for the issuer`,
+        {
+          hint: 'the issuer is slow or down; a longer run deadline is renew --timeout SECS',
+        },
+      );
+    }
+    const after = ctx === undefined ? '' : ` within ${ctx.timeoutSeconds}s`;
     return new TokenwardenError('TIMEOUT', `${what}: no answer from the issuer${after}`, {
       hint: 'the issuer may be down or overloaded; raise `timeout` in the [account] section if it is just slow',
     });

@@ -17,7 +17,7 @@ export async function refreshTokenGrant(
       await oc.refreshTokenGrant(config, refreshToken.reveal(), tokenRequestParameters(request)),
     );
   } catch (err) {
-    throw translateError(err, 'refresh', ctx.timeoutSeconds);
+    throw translateError(err, 'refresh', ctx);
   }
 }
 
@@ -30,7 +30,7 @@ export async function clientCredentialsGrant(
   try {
     return wrapTokenResponse(await oc.clientCredentialsGrant(config, tokenRequestParameters(request)));
   } catch (err) {
-    throw translateError(err, 'client credentials', ctx.timeoutSeconds);
+    throw translateError(err, 'client credentials', ctx);
   }
 }
 
@@ -51,6 +51,6 @@ export async function tokenExchangeGrant(
   try {
     return wrapTokenResponse(await oc.genericGrantRequest(config, TOKEN_EXCHANGE_GRANT, params));
   } catch (err) {
-    throw translateError(err, 'token exchange', ctx.timeoutSeconds);
+    throw translateError(err, 'token exchange', ctx);
   }
 }

@@ -59,6 +59,6 @@ export async function registerClient(
       registrationAccessToken: typeof rat === 'string' ? secret(rat) : undefined,
     };
   } catch (err) {
-    throw translateError(err, `client registration at ${url.href}`, ctx.timeoutSeconds);
+    throw translateError(err, `client registration at ${url.href}`, ctx);
   }
 }

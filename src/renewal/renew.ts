@@ -1,7 +1,13 @@
 import type * as oc from 'openid-client';
-import type { AccountConfig, RenewerConfig, TokenConfig } from '../config/index.js';
+import { type AccountConfig, configError, type RenewerConfig, type TokenConfig } from '../config/index.js';
 import { TokenwardenError } from '../errors.js';
-import { readFileIfExists, resolveGid, resolveUid, writeFileAtomic } from '../files/index.js';
+import {
+  checkWriteTarget,
+  readFileIfExists,
+  resolveGid,
+  resolveUid,
+  writeFileAtomic,
+} from '../files/index.js';
 import {
   clientCredentialsGrant,
   createClient,
@@ -15,7 +21,7 @@ import type { AccountRecord, CredentialStore } from '../store/index.js';
 import { type DecodedToken, decodeToken, nowSeconds } from '../tokens/index.js';
 import { isNoWorse, type RenewReason, renewReason } from './policy.js';
 import { refreshWithRotation } from './refresh.js';
-import { type TokenStatus, writeTokenStatus } from './status.js';
+import { readTokenStatus, type TokenStatus, writeTokenStatus } from './status.js';
 
 export type TokenResult = 'renewed' | 'fresh' | 'failed';
 
@@ -53,6 +59,8 @@ interface Candidate {
   token: TokenConfig;
   reason: RenewReason | undefined;
   currentExp: number | undefined;
+  /** Owner and group resolved to ids by the preflight. */
+  ids?: { uid?: number; gid?: number };
 }
 
 /**
@@ -72,11 +80,23 @@ export async function renewTokens(options: RenewOptions): Promise<TokenOutcome[]
     options.onOutcome?.(o);
   };
   const byAccount = new Map<string, Candidate[]>();
+  const due: Candidate[] = [];
   for (const c of candidates) {
-    if (c.reason === undefined) {
-      record(outcome(c.token, 'fresh', { expiresAt: c.currentExp }));
-      continue;
+    if (c.reason === undefined) record(outcome(c.token, 'fresh', { expiresAt: c.currentExp }));
+    else due.push(c);
+  }
+  // Before any network call: a token that could not be written must not spend a refresh grant.
+  const checked = await mapLimit(due, 64, async (c) => {
+    try {
+      c.ids = await preflight(config, c.token);
+      return c;
+    } catch (err) {
+      record(await fail(c.token, asError(err), options, clock));
+      return undefined;
     }
+  });
+  for (const c of checked) {
+    if (c === undefined) continue;
     const list = byAccount.get(c.token.account) ?? [];
     list.push(c);
     byAccount.set(c.token.account, list);
@@ -88,6 +108,36 @@ export async function renewTokens(options: RenewOptions): Promise<TokenOutcome[]
   });
   const order = new Map(selected.map((t, i) => [t.name, i]));
   return outcomes.sort((a, b) => (order.get(a.token) ?? 0) - (order.get(b.token) ?? 0));
+}
+
+/**
+ * Resolves `owner`/`group` and checks that `token_path` can be written (its directory exists; it is not
+ * a symlink, not a non-file, not someone else's in a world-writable directory). Errors name the config
+ * file, line, section and option.
+ */
+async function preflight(config: RenewerConfig, token: TokenConfig): Promise<{ uid?: number; gid?: number }> {
+  const section = `token ${token.name}`;
+  const ids: { uid?: number; gid?: number } = {};
+  for (const [option, value, resolveId] of [
+    ['owner', token.owner, resolveUid],
+    ['group', token.group, resolveGid],
+  ] as const) {
+    if (value === undefined) continue;
+    try {
+      ids[option === 'owner' ? 'uid' : 'gid'] = await resolveId(value);
+    } catch (err) {
+      const e = asError(err);
+      throw configError(config.file, token.line, section, `${option}: ${e.message}`, e.hint);
+    }
+  }
+  try {
+    await checkWriteTarget(token.tokenPath, { mode: token.mode, ...ids });
+  } catch (err) {
+    const e = asError(err);
+    const wrapped = configError(config.file, token.line, section, `token_path: ${e.message}`, e.hint);
+    throw new TokenwardenError(e.code, wrapped.message, { cause: e, ...(e.hint ? { hint: e.hint } : {}) });
+  }
+  return ids;
 }
 
 async function inspectCandidate(
@@ -132,7 +182,12 @@ async function renewAccount(
   clock: () => number,
 ): Promise<TokenOutcome[]> {
   const results: TokenOutcome[] = [];
-  const ctx: RequestContext = { timeoutSeconds: account.timeoutSeconds, fetch: options.fetch };
+  // Each request has the account's timeout; all of them also end when the run's deadline fires.
+  const ctx: RequestContext = {
+    timeoutSeconds: account.timeoutSeconds,
+    fetch: options.fetch,
+    signal: options.signal,
+  };
   try {
     await options.store.withLock(
       account.name,
@@ -182,7 +237,20 @@ async function fail(
   clock: () => number,
 ): Promise<TokenOutcome> {
   const state = error.code === 'NEEDS_LOGIN' ? 'needs-login' : 'failing';
-  await saveStatus(options, token, { state, lastError: error.message, lastErrorCode: error.code }, clock);
+  // The last success stays on record: `status` must still say when the token on disk was written.
+  const previous = await readTokenStatus(options.config.stateDir, token.name).catch(() => undefined);
+  await saveStatus(
+    options,
+    token,
+    {
+      state,
+      lastError: error.message,
+      lastErrorCode: error.code,
+      ...(previous?.lastRenewal ? { lastRenewal: previous.lastRenewal } : {}),
+      ...(previous?.expiresAt ? { expiresAt: previous.expiresAt } : {}),
+    },
+    clock,
+  );
   return outcome(token, 'failed', { error });
 }
 
@@ -235,7 +303,22 @@ async function openSession(
     );
     return { account, client, ctx };
   }
-  const record = await options.store.load(account.name);
+  let record: AccountRecord | undefined;
+  try {
+    record = await options.store.load(account.name);
+  } catch (err) {
+    const e = asError(err);
+    if (e.code !== 'STORE_DECRYPT_FAILED') throw e;
+    // Same fixed reason (it says nothing about what failed), but naming the files the admin must check.
+    throw new TokenwardenError(
+      'STORE_DECRYPT_FAILED',
+      `${options.config.file} line ${account.line}: Config for [account ${account.name}]: cannot decrypt credential_file ${account.credentialFile} with password_file ${account.passwordFile}: wrong password, or the file was altered`,
+      {
+        cause: e,
+        hint: `check password_file; if the credential was damaged, run: tokenwarden setup ${account.name} --config ${options.config.file}`,
+      },
+    );
+  }
   if (record === undefined) {
     throw new TokenwardenError('STORE_NOT_FOUND', `no credential for [account ${account.name}] yet`, {
       hint: `run: tokenwarden setup ${account.name} --config ${options.config.file}`,
@@ -292,12 +375,9 @@ async function renewOne(
       { hint: 'lower min_lifetime below the lifetime of the tokens the issuer grants' },
     );
   }
-  const uid = token.owner === undefined ? undefined : await resolveUid(token.owner);
-  const gid = token.group === undefined ? undefined : await resolveGid(token.group);
   await writeFileAtomic(token.tokenPath, token.newline ? `${accessToken}\n` : accessToken, {
     mode: token.mode,
-    ...(uid === undefined ? {} : { uid }),
-    ...(gid === undefined ? {} : { gid }),
+    ...c.ids,
   });
   const at = new Date(clock()).toISOString();
   await saveStatus(options, token, { state: 'ok', lastRenewal: at, expiresAt: exp }, clock);

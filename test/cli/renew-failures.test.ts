@@ -51,7 +51,7 @@ ${tokenSection(world, 'b', 'vo', { audience: 'https://b.example', scope: 'comput
         const started = Date.now();
         const run = await runCli(['renew', '--config', world.config, '--timeout', '20']);
         const took = Date.now() - started;
-        assert.equal(run.code, 1, run.stderr);
+        assert.equal(run.code, 5, run.stderr);
         const lines = run.stderr.trim().split('\n');
         assert.equal(lines.length, 2, run.stderr);
         assert.match(lines[0] as string, /^tokenwarden: \[token a\] \(account vo\): /);
@@ -60,12 +60,13 @@ ${tokenSection(world, 'b', 'vo', { audience: 'https://b.example', scope: 'comput
         assert.ok(took < 15_000, `run took ${took} ms`);
         assert.deepEqual(await snapshot(), old);
         const status = JSON.parse((await runCli(['status', '--config', world.config, '--json'])).stdout) as {
-          tokens: Array<{ state: string; last_error: string }>;
+          tokens: Array<{ state: string; last_error: string; last_renewal?: string }>;
         };
         assert.deepEqual(
           status.tokens.map((t) => t.state),
           ['failing', 'failing'],
         );
+        for (const t of status.tokens) assert.ok(t.last_renewal, 'the last success stays on record');
       } finally {
         world.issuer.setFault('none');
       }
@@ -83,8 +84,39 @@ ${tokenSection(world, 'b', 'vo', { audience: 'https://b.example', scope: 'comput
     const old = await snapshot();
     await world.issuer.close();
     const run = await runCli(['renew', '--config', world.config]);
-    assert.equal(run.code, 1);
+    assert.equal(run.code, 5);
     assert.match(run.stderr, /cannot reach the issuer \(ECONNREFUSED\)/);
     assert.deepEqual(await snapshot(), old);
+  });
+});
+
+describe('renew --timeout bounds the whole run', () => {
+  let world: World;
+  before(async () => {
+    world = await createWorld({ accessTokenTtl: 600 });
+    // No `timeout =`: each request may take the default 30 s, far beyond the run's deadline below.
+    await world.writeConfig(
+      `${refreshAccount(world, 'vo')}${tokenSection(world, 'a', 'vo', { min_lifetime: 100000 })}`,
+    );
+    assert.equal((await world.setup('vo')).code, 0);
+  });
+  after(async () => world.close());
+
+  it('a hung issuer is given up at the run deadline, not after each request timeout', async () => {
+    world.issuer.setFault('hang');
+    try {
+      const started = Date.now();
+      const run = await runCli(['renew', '--config', world.config, '--timeout', '2']);
+      const took = Date.now() - started;
+      assert.equal(run.code, 5, run.stderr);
+      assert.match(
+        run.stderr,
+        /^tokenwarden: \[token a\] \(account vo\): refresh: the run reached its deadline while waiting for the issuer/,
+      );
+      // The request alone would have waited 30 s; the run must stop near its 2 s deadline.
+      assert.ok(took < 20_000, `run took ${took} ms`);
+    } finally {
+      world.issuer.setFault('none');
+    }
   });
 });
