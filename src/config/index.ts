@@ -8,6 +8,7 @@ export {
   DEFAULT_TOKEN_MODE,
   TOKEN_OPTIONS,
 } from './defaults.js';
+export { configError } from './errors.js';
 export {
   DEFAULT_SECTION,
   type GetOptionOptions,

@@ -379,10 +379,14 @@ function resolveToken(
 
 function absolutePath(r: SectionReader, value: IniValue): string {
   if (!isAbsolute(value.value)) r.bad(value, 'is not an absolute path');
+  // configparser keeps `path ; comment` whole; a file named like that is a mistake, not a wish.
+  if (/\s[#;]/.test(value.value)) r.bad(value, 'holds what looks like an inline comment');
   return value.value;
 }
 
 function httpUrl(r: SectionReader, value: IniValue): string {
+  // new URL() would percent-encode the spaces of `https://x/ ; comment` and accept it.
+  if (/\s/.test(value.value)) r.bad(value, 'is not a URL (it contains whitespace)');
   let url: URL;
   try {
     url = new URL(value.value);

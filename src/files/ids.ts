@@ -1,9 +1,11 @@
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { TokenwardenError } from '../errors.js';
 
 /**
- * Resolves a user or group given by name or number to its numeric id, from /etc/passwd and /etc/group
- * (Node has no getpwnam). Numbers are taken as they are.
+ * Resolves a user or group given by name or number to its numeric id. Node has no getpwnam: the local
+ * file (/etc/passwd, /etc/group) is read first, then `getent`, which asks NSS, so that site accounts
+ * from LDAP or SSSD resolve too. Numbers are taken as they are.
  */
 async function lookup(kind: 'user' | 'group', value: string, file: string): Promise<number> {
   if (/^\d+$/.test(value)) return Number(value);
@@ -13,12 +15,31 @@ async function lookup(kind: 'user' | 'group', value: string, file: string): Prom
   } catch (cause) {
     throw new TokenwardenError('FILE_IO', `cannot read ${file} to resolve ${kind} ${value}`, { cause });
   }
+  const local = idIn(text, value);
+  if (local !== undefined) return local;
+  const viaNss = await getent(kind === 'user' ? 'passwd' : 'group', value);
+  if (viaNss !== undefined) return viaNss;
+  throw new TokenwardenError('CONFIG_INVALID', `no ${kind} named ${JSON.stringify(value)}`, {
+    hint: `give an existing ${kind} name or a numeric id`,
+  });
+}
+
+function idIn(text: string, name: string): number | undefined {
   for (const line of text.split('\n')) {
     const fields = line.split(':');
-    if (fields[0] === value && fields[2] !== undefined && /^\d+$/.test(fields[2])) return Number(fields[2]);
+    if (fields[0] === name && fields[2] !== undefined && /^\d+$/.test(fields[2])) return Number(fields[2]);
   }
-  throw new TokenwardenError('CONFIG_INVALID', `no ${kind} named ${JSON.stringify(value)} in ${file}`, {
-    hint: `give an existing ${kind} name or a numeric id`,
+  return undefined;
+}
+
+/** `getent DB NAME` (bounded: 10 s); undefined when not found or getent is missing. */
+function getent(db: 'passwd' | 'group', name: string): Promise<number | undefined> {
+  // A name starting with "-" would be read as an option; such names are not valid accounts anyway.
+  if (name.startsWith('-') || name.includes(':')) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    execFile('getent', [db, name], { timeout: 10_000 }, (err, stdout) => {
+      resolve(err ? undefined : idIn(stdout, name));
+    });
   });
 }
 

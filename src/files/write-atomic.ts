@@ -69,6 +69,18 @@ export async function writeFileAtomic(
   }
 }
 
+/**
+ * The checks writeFileAtomic makes before it writes, on their own: the directory exists, and the target
+ * is absent or a regular file that may be replaced. Run before spending anything (a refresh grant) on a
+ * value that could then not be written.
+ */
+export async function checkWriteTarget(path: string, opts: WriteFileAtomicOptions = {}): Promise<void> {
+  checkOptions(path, opts.mode ?? 0o600, opts);
+  const target = resolve(path);
+  const dirStats = await checkDirectory(path, dirname(target));
+  await checkTarget(path, target, dirStats, opts);
+}
+
 function checkOptions(path: string, mode: number, opts: WriteFileAtomicOptions): void {
   if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) {
     throw new TokenwardenError('FILE_IO', `cannot write ${path}: mode ${String(mode)} is not a file mode`);

@@ -375,6 +375,19 @@ describe('resolveRenewerConfig: every error names the file, line, section and op
       `${FILE} line 7: Config for [token t]: min_lifetime = "300 # five minutes" is not a whole number of seconds (0 or more)`,
       'configparser keeps inline comments as part of the value: put the comment on a line of its own',
     );
+    // An inline comment after a URL or a path would be kept in the value: refused, not encoded.
+    const hint =
+      'configparser keeps inline comments as part of the value: put the comment on a line of its own';
+    expectError(
+      '[account a]\npassword_file = /a.pw\nissuer = https://iam.example.org/    ; where setup logs in\n',
+      `${FILE} line 3: Config for [account a]: issuer = "https://iam.example.org/    ; where setup logs in" is not a URL (it contains whitespace)`,
+      hint,
+    );
+    expectError(
+      token('min_lifetime = 0').replace('token_path = /t', 'token_path = /t.token   ; the CE token'),
+      `${FILE} line 6: Config for [token t]: token_path = "/t.token   ; the CE token" holds what looks like an inline comment`,
+      hint,
+    );
     // A bad value from [DEFAULT] names the [DEFAULT] line and the section that reads it.
     assert.equal(
       errorOf(`[DEFAULT]\nmin_lifetime = soon\n${ACCOUNT}[token t]\naccount = vo\ntoken_path = /t\n`).message,
