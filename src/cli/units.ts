@@ -2,7 +2,7 @@ import { realpathSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RenewerConfig } from '../config/index.js';
+import { DEFAULT_ROOT_STATE_DIR, type RenewerConfig } from '../config/index.js';
 import { writeFileAtomic } from '../files/index.js';
 import {
   boolOpt,
@@ -127,7 +127,20 @@ export function renderUnits(
   user: string,
   exe: string,
 ): { files: Record<string, string>; cron: string } {
-  const writable = [...new Set([config.stateDir, ...config.tokens.map((t) => dirname(t.tokenPath))])].sort();
+  // Everything renew writes: the state directory (locks, status, default credentials), each token's
+  // directory, and each credential_file's directory. A credential that could not be written back after
+  // a refresh would lose its rotated refresh token, so none may be left read-only.
+  const credentialDirs = [...config.accounts.values()].flatMap((a) =>
+    a.kind === 'refresh' ? [dirname(a.credentialFile)] : [],
+  );
+  const all = [
+    ...new Set([config.stateDir, ...config.tokens.map((t) => dirname(t.tokenPath)), ...credentialDirs]),
+  ];
+  // A directory inside another one listed is covered by it (and may not exist yet at the first start).
+  const writable = all.filter((d) => !all.some((o) => o !== d && d.startsWith(`${o}/`))).sort();
+  // The default root state directory is made by systemd (StateDirectory=) with the right owner, so the
+  // unit starts even before the first run created it; ReadWritePaths= of a missing path fails the unit.
+  const systemdState = config.stateDir === DEFAULT_ROOT_STATE_DIR;
   const chown = config.tokens.some((t) => t.owner !== undefined || t.group !== undefined);
   const inTmp = writable.some((d) => d === '/tmp' || d.startsWith('/tmp/'));
   const service = `[Unit]
@@ -144,8 +157,8 @@ TimeoutStartSec=15min
 UMask=0077
 NoNewPrivileges=yes
 ProtectSystem=strict
-ReadWritePaths=${writable.join(' ')}
-ProtectHome=read-only
+ReadWritePaths=${writable.filter((d) => !(systemdState && d === config.stateDir)).join(' ')}
+${systemdState ? 'StateDirectory=tokenwarden\nStateDirectoryMode=0700\n' : `# These must exist before the first start: mkdir -p ${writable.join(' ')}\n`}ProtectHome=read-only
 ${inTmp ? '# PrivateTmp is off: some token files live in /tmp.\n' : 'PrivateTmp=yes\n'}PrivateDevices=yes
 ProtectKernelTunables=yes
 ProtectKernelModules=yes

@@ -89,6 +89,20 @@ describe('inspect, discover, units, --help, --version', () => {
     assert.equal(verify.code, 0, verify.output);
   });
 
+  it('units lets renew write every credential_file directory, and systemd makes the default state dir', async () => {
+    const cfg = join(world.dir, 'units.ini');
+    await writeFile(
+      cfg,
+      `[account a]\npassword_file = ${world.dir}/a.pw\ncredential_file = ${world.dir}/creds/a.cred\n\n[token t]\naccount = a\ntoken_path = ${world.tokens}/a.token\n`,
+    );
+    const run = await runCli(['units', '--config', cfg], { env: { TOKENWARDEN_STATE_DIR: undefined } });
+    assert.equal(run.code, 0, run.stderr);
+    const rw = /ReadWritePaths=(.*)/.exec(run.stdout)?.[1]?.split(' ') ?? [];
+    assert.ok(rw.includes(join(world.dir, 'creds')), `credential dir in ${rw.join(' ')}`);
+    assert.ok(rw.includes(world.tokens), `token dir in ${rw.join(' ')}`);
+    assert.match(run.stdout, /StateDirectory=tokenwarden\nStateDirectoryMode=0700/);
+  });
+
   it('units --agent gives a systemd user unit for the agent that systemd accepts', async () => {
     const shown = await runCli(['units', '--agent']);
     assert.equal(shown.code, 0, shown.stderr);
