@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { TokenwardenError } from '../errors.js';
 import { readFileIfExists } from '../files/index.js';
 import {
+  type DecodedToken,
   decodeToken,
   discoverBearerToken,
   formatDuration,
@@ -23,8 +24,8 @@ is not verified. The token itself is never printed.`,
   async run(args, io) {
     if (args.positionals.length > 1)
       throw new TokenwardenError('USAGE', 'inspect takes one token, file or -');
-    const { token, source } = await obtain(args.positionals[0], io);
-    const decoded = decodeToken(token);
+    const { token, source, from } = await obtain(args.positionals[0], io);
+    const decoded = decodeFrom(token, from);
     const c = decoded.claims;
     const now = nowSeconds();
     const left = typeof c.exp === 'number' ? c.exp - now : undefined;
@@ -58,7 +59,33 @@ is not verified. The token itself is never printed.`,
   },
 };
 
-async function obtain(arg: string | undefined, io: CliIO): Promise<{ token: string; source: string }> {
+/** A token to decode; `from` names where it came from in errors ("file /etc/passwd", "standard input"). */
+interface Obtained {
+  token: string;
+  source: string;
+  from: string;
+}
+
+const HINT = 'give a token, a file holding one, or - for standard input';
+const EXPECTED = 'expected three base64url parts separated by dots: header, JSON claims, signature';
+
+/** Decodes the token, saying where it came from when it is not one (never echoing what was read). */
+function decodeFrom(token: string, from: string): DecodedToken {
+  if (token.trim() === '') {
+    throw new TokenwardenError('TOKEN_INVALID', `${from} is empty, not a JWT (${EXPECTED})`, { hint: HINT });
+  }
+  try {
+    return decodeToken(token);
+  } catch (err) {
+    if (!(err instanceof TokenwardenError) || err.code !== 'TOKEN_INVALID') throw err;
+    throw new TokenwardenError('TOKEN_INVALID', `${from} is not a JWT (${EXPECTED})`, {
+      cause: err,
+      hint: HINT,
+    });
+  }
+}
+
+async function obtain(arg: string | undefined, io: CliIO): Promise<Obtained> {
   if (arg === undefined) {
     const found = await discoverBearerToken(io.env, io.uid, (p) => readFileIfExists(p));
     if (!found) {
@@ -66,18 +93,26 @@ async function obtain(arg: string | undefined, io: CliIO): Promise<{ token: stri
         hint: 'give a token file, or set $BEARER_TOKEN_FILE',
       });
     }
-    return { token: found.token, source: found.path ?? '$BEARER_TOKEN' };
+    const from =
+      found.path === undefined
+        ? '$BEARER_TOKEN (found by WLCG discovery)'
+        : `file ${found.path} (found by WLCG discovery)`;
+    return { token: found.token, source: found.path ?? '$BEARER_TOKEN', from };
   }
-  if (arg === '-') return { token: stripC99Whitespace(await readAll(io.stdin)), source: 'stdin' };
-  if (/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(arg)) return { token: arg, source: 'argument' };
+  if (arg === '-') {
+    return { token: stripC99Whitespace(await readAll(io.stdin)), source: 'stdin', from: 'standard input' };
+  }
+  if (/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(arg)) {
+    return { token: arg, source: 'argument', from: 'the command-line argument' };
+  }
   try {
-    return { token: stripC99Whitespace(await readFile(arg, 'utf8')), source: arg };
+    return { token: stripC99Whitespace(await readFile(arg, 'utf8')), source: arg, from: `file ${arg}` };
   } catch (cause) {
     throw new TokenwardenError(
       'TOKEN_NOT_FOUND',
       `cannot read ${arg}: ${(cause as NodeJS.ErrnoException).code}`,
       {
-        hint: 'give a token, a file holding one, or - for standard input',
+        hint: HINT,
       },
     );
   }

@@ -1,12 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { AccountConfig, RenewerConfig } from '../config/index.js';
+import { type AccountConfig, configError, type RenewerConfig } from '../config/index.js';
 import { TokenwardenError } from '../errors.js';
 import { readFileIfExists, writeFileAtomic } from '../files/index.js';
 import type { AudienceParam } from '../oidc/index.js';
 import { Secret } from '../secret.js';
-import { createAccount, type LoginFlow, type SetupMode, type SetupResult } from '../setup/index.js';
+import {
+  checkIssuerUrl,
+  checkSetupOptions,
+  createAccount,
+  type LoginFlow,
+  type SetupMode,
+  type SetupResult,
+} from '../setup/index.js';
 import { createFileStore } from '../store/index.js';
 import { formatDuration, splitList } from '../tokens/index.js';
 import { boolOpt, type CliIO, type Command, type ParsedArgs, secondsOpt, stringOpt } from './command.js';
@@ -80,6 +87,94 @@ export interface SetupHooks {
 }
 
 export async function runSetup(args: ParsedArgs, io: CliIO, hooks: SetupHooks = {}) {
+  const plan = await planSetup(args, io);
+  const { name, config, mode, issuer, passwordFile, credentialFile } = plan;
+  // From here on files are written; a failure takes back every file and directory this run created.
+  const created = await noteMissingPaths(
+    mode === 'client-credentials'
+      ? plan.saveSecretTo === undefined
+        ? []
+        : [plan.saveSecretTo]
+      : [passwordFile, credentialFile],
+  );
+  try {
+    let password = plan.password;
+    const store = createFileStore({
+      credentialFile: () => credentialFile,
+      lockFile: (a) => lockFile(config.stateDir, a),
+      // A new password file is written only when the credential it seals is: after the login, so that
+      // a login that fails, or is interrupted while waiting for the human, leaves no password file.
+      password: async () => {
+        password ??= await createPasswordFile(passwordFile, io);
+        return password;
+      },
+    });
+    const signal = AbortSignal.timeout(plan.timeoutSeconds * 1000);
+    let result: SetupResult;
+    try {
+      result = await createAccount({
+        account: name,
+        issuer,
+        mode,
+        flow: plan.flow,
+        scope: plan.scope,
+        clientId: plan.clientId,
+        clientSecret: plan.clientSecret,
+        audienceParam: plan.audienceParam,
+        store,
+        ctx: { timeoutSeconds: plan.existing?.timeoutSeconds ?? 30 },
+        signal,
+        onDeviceCode: async (auth) => {
+          io.err(
+            `To log in to ${issuer}, open ${auth.verificationUri} and enter the code: ${auth.userCode}\n`,
+          );
+          if (auth.verificationUriComplete) io.err(`(or open ${auth.verificationUriComplete})\n`);
+          io.err(`Waiting for the login (the code expires in ${formatDuration(auth.expiresIn)})...\n`);
+          await hooks.onUserCode?.(auth.userCode);
+        },
+        onAuthorizationUrl: async (url) => {
+          io.err(`To log in to ${issuer}, open this URL in a browser on this machine:\n  ${url.href}\n`);
+          await hooks.onAuthorizationUrl?.(url);
+        },
+      });
+    } finally {
+      await store.close();
+    }
+    return await finishSetup(plan, result, io);
+  } catch (err) {
+    const removed = await removeCreatedPaths(created);
+    if (removed.length > 0)
+      io.err(`setup ${name} failed: removed what it had created: ${removed.join(', ')}\n`);
+    throw err;
+  }
+}
+
+/** Everything setup needs, every input checked. Making it reads files and the prompt; it writes nothing. */
+interface SetupPlan {
+  name: string;
+  config: RenewerConfig;
+  configExists: boolean;
+  existing: AccountConfig | undefined;
+  mode: SetupMode;
+  flow: LoginFlow;
+  issuer: string;
+  scope: string[];
+  audienceParam: AudienceParam | undefined;
+  timeoutSeconds: number;
+  clientId: string | undefined;
+  clientSecret: Secret | undefined;
+  /** The secret file named in the [account] section of a client-credentials account. */
+  secretFile: string | undefined;
+  /** Where the secret of a client-credentials account is saved (undefined: it was read from a file). */
+  saveSecretTo: string | undefined;
+  passwordFile: string;
+  /** The first line of an existing password file; undefined when setup must create the file. */
+  password: Secret | undefined;
+  credentialFile: string;
+  write: boolean;
+}
+
+async function planSetup(args: ParsedArgs, io: CliIO): Promise<SetupPlan> {
   const name = args.positionals[0];
   if (name === undefined || args.positionals.length > 1 || !/^[A-Za-z0-9._+=-]+$/.test(name)) {
     throw new TokenwardenError('USAGE', 'setup needs one ACCOUNT name (letters, digits, . _ + = -)', {
@@ -88,108 +183,155 @@ export async function runSetup(args: ParsedArgs, io: CliIO, hooks: SetupHooks = 
   }
   const { config, configExists } = await configForSetup(args, io);
   const existing = config.accounts.get(name);
+  const manual = boolOpt(args, 'manual');
   const mode: SetupMode = boolOpt(args, 'client-credentials')
     ? 'client-credentials'
-    : boolOpt(args, 'manual')
+    : manual
       ? 'manual'
       : 'dynamic';
+  checkOptionsFitMode(args, mode);
+  checkAccountKind(config, existing, mode);
   const flow = (stringOpt(args, 'flow') ?? 'device') as LoginFlow;
-  if (flow !== 'device' && flow !== 'code') {
-    throw new TokenwardenError('USAGE', `--flow ${JSON.stringify(flow)}: use device or code`);
-  }
-  const issuer = stringOpt(args, 'issuer') ?? existing?.issuer;
+  const issuerOpt = stringOpt(args, 'issuer');
+  const issuer = issuerOpt ?? existing?.issuer;
   if (!issuer) {
     throw new TokenwardenError('USAGE', `setup ${name}: which issuer?`, {
       hint: `give --issuer URL, or set issuer in [account ${name}] of the config`,
     });
   }
+  if (issuerOpt === undefined && existing !== undefined) {
+    // The config reader takes any http(s) URL; setup also needs https off loopback: say where it is.
+    try {
+      checkIssuerUrl(issuer);
+    } catch (err) {
+      if (!(err instanceof TokenwardenError)) throw err;
+      throw configError(config.file, existing.line, `account ${name}`, err.message, 'or give --issuer URL');
+    }
+  }
   const audienceParam = (stringOpt(args, 'audience-param') ?? existing?.audienceParam) as
     | AudienceParam
     | undefined;
-  if (audienceParam !== undefined && audienceParam !== 'audience' && audienceParam !== 'resource') {
-    throw new TokenwardenError('USAGE', '--audience-param: use audience or resource');
-  }
-  const scope = splitList(stringOpt(args, 'scope') ?? DEFAULT_SCOPE);
+  const scopeOpt = stringOpt(args, 'scope');
+  const scope = [...new Set(splitList(scopeOpt ?? DEFAULT_SCOPE))];
+  if (scope.length === 0) throw new TokenwardenError('USAGE', '--scope: give at least one scope');
   if (mode !== 'client-credentials' && !scope.includes('offline_access')) scope.push('offline_access');
-  const timeout = secondsOpt(args, 'timeout', 600);
+  const timeoutSeconds = secondsOpt(args, 'timeout', 600);
   const clientId =
     stringOpt(args, 'client-id') ?? (existing?.kind === 'client_credentials' ? existing.clientId : undefined);
-  if (mode === 'manual' && !clientId)
-    throw new TokenwardenError('USAGE', 'setup --manual needs --client-id ID');
+  if (manual && !clientId) throw new TokenwardenError('USAGE', 'setup --manual needs --client-id ID');
+  checkSetupOptions(
+    { issuer, mode, flow, scope, clientId, audienceParam },
+    {
+      issuer: issuerOpt === undefined ? 'issuer' : '--issuer',
+      flow: '--flow',
+      scope: '--scope',
+      clientId: '--client-id ID',
+      audienceParam: '--audience-param',
+    },
+  );
+
   const secretFile = stringOpt(args, 'client-secret-file');
   let clientSecret: Secret | undefined;
-  if (clientId !== undefined && (mode === 'manual' || mode === 'client-credentials')) {
+  if (clientId !== undefined && mode !== 'dynamic') {
     clientSecret = secretFile
       ? await readSecretFile(secretFile)
       : io.env.TOKENWARDEN_CLIENT_SECRET
         ? new Secret(io.env.TOKENWARDEN_CLIENT_SECRET)
         : await promptSecret(io, `client secret for ${clientId}: `);
   }
-
+  const readFromFile = clientSecret !== undefined && secretFile !== undefined;
   const passwordFile =
     stringOpt(args, 'password-file') ??
     (existing?.kind === 'refresh' ? existing.passwordFile : join(config.stateDir, `${name}.pw`));
-  const credentialFile =
-    existing?.kind === 'refresh'
-      ? existing.credentialFile
-      : join(config.stateDir, 'accounts', `${name}.cred`);
-  const password = mode === 'client-credentials' ? undefined : await ensurePassword(passwordFile, io);
-  const store = createFileStore({
-    credentialFile: () => credentialFile,
-    lockFile: (a) => lockFile(config.stateDir, a),
-    password: async () => password ?? new Secret(''),
-  });
-  const signal = AbortSignal.timeout(timeout * 1000);
-  let result: SetupResult;
-  try {
-    result = await createAccount({
-      account: name,
-      issuer,
-      mode,
-      flow,
-      scope,
-      clientId,
-      clientSecret,
-      audienceParam,
-      store,
-      ctx: { timeoutSeconds: existing?.timeoutSeconds ?? 30 },
-      signal,
-      onDeviceCode: async (auth) => {
-        io.err(`To log in to ${issuer}, open ${auth.verificationUri} and enter the code: ${auth.userCode}\n`);
-        if (auth.verificationUriComplete) io.err(`(or open ${auth.verificationUriComplete})\n`);
-        io.err(`Waiting for the login (the code expires in ${formatDuration(auth.expiresIn)})...\n`);
-        await hooks.onUserCode?.(auth.userCode);
-      },
-      onAuthorizationUrl: async (url) => {
-        io.err(`To log in to ${issuer}, open this URL in a browser on this machine:\n  ${url.href}\n`);
-        await hooks.onAuthorizationUrl?.(url);
-      },
-    });
-  } finally {
-    await store.close();
-  }
+  return {
+    name,
+    config,
+    configExists,
+    existing,
+    mode,
+    flow,
+    issuer,
+    scope,
+    audienceParam,
+    timeoutSeconds,
+    clientId,
+    clientSecret,
+    secretFile:
+      mode !== 'client-credentials' ? undefined : (secretFile ?? join(config.stateDir, `${name}.secret`)),
+    saveSecretTo:
+      mode !== 'client-credentials' || readFromFile
+        ? undefined
+        : (secretFile ?? join(config.stateDir, `${name}.secret`)),
+    passwordFile,
+    password: mode === 'client-credentials' ? undefined : await readPassword(passwordFile),
+    credentialFile:
+      existing?.kind === 'refresh'
+        ? existing.credentialFile
+        : join(config.stateDir, 'accounts', `${name}.cred`),
+    write: boolOpt(args, 'write'),
+  };
+}
 
-  const lines = [`[account ${name}]`];
-  let savedSecretFile: string | undefined;
+/** Options the chosen kind of account would silently ignore are refused instead. */
+function checkOptionsFitMode(args: ParsedArgs, mode: SetupMode): void {
+  const refuse = (option: string, why: string) => {
+    throw new TokenwardenError('USAGE', `${option} ${why}`, { hint: 'run `tokenwarden setup --help`' });
+  };
+  if (mode === 'dynamic') {
+    for (const option of ['client-id', 'client-secret-file']) {
+      if (stringOpt(args, option) !== undefined)
+        refuse(`--${option}`, 'needs --manual or --client-credentials');
+    }
+  }
   if (mode === 'client-credentials') {
-    savedSecretFile = secretFile ?? join(config.stateDir, `${name}.secret`);
-    if (!secretFile && result.clientSecret) {
-      await mkdir(dirname(savedSecretFile), { recursive: true, mode: 0o700 });
-      await writeFileAtomic(savedSecretFile, `${result.clientSecret.reveal()}\n`, { mode: 0o600 });
-      io.err(`saved the client secret in ${savedSecretFile} (mode 0600)\n`);
+    for (const option of ['flow', 'password-file']) {
+      if (stringOpt(args, option) !== undefined) {
+        refuse(`--${option}`, 'does not go with --client-credentials (no login, no refresh token)');
+      }
+    }
+  }
+}
+
+/** A section already in the config says which kind of account it is; setup must not make the other. */
+function checkAccountKind(config: RenewerConfig, existing: AccountConfig | undefined, mode: SetupMode): void {
+  if (existing === undefined) return;
+  const where = `[account ${existing.name}] of ${config.file}`;
+  if (existing.kind === 'client_credentials' && mode !== 'client-credentials') {
+    throw new TokenwardenError('USAGE', `${where} is a client-credentials account`, {
+      hint: `run \`tokenwarden setup ${existing.name} --client-credentials\``,
+    });
+  }
+  if (existing.kind === 'refresh' && mode === 'client-credentials') {
+    throw new TokenwardenError(
+      'USAGE',
+      `${where} is a refresh-token account (password_file), not client credentials`,
+      {
+        hint: 'give the robot account another name',
+      },
+    );
+  }
+}
+
+async function finishSetup(plan: SetupPlan, result: SetupResult, io: CliIO) {
+  const { name, config, mode, issuer, audienceParam } = plan;
+  const lines = [`[account ${name}]`];
+  if (mode === 'client-credentials') {
+    if (plan.saveSecretTo !== undefined && result.clientSecret) {
+      await mkdir(dirname(plan.saveSecretTo), { recursive: true, mode: 0o700 });
+      await writeFileAtomic(plan.saveSecretTo, `${result.clientSecret.reveal()}\n`, { mode: 0o600 });
+      io.err(`saved the client secret in ${plan.saveSecretTo} (mode 0600)\n`);
     }
     lines.push(`token_request_url = ${result.tokenEndpoint}`, `client_id = ${result.clientId}`);
-    lines.push(`client_secret_file = ${savedSecretFile}`, `issuer = ${issuer}`);
+    lines.push(`client_secret_file = ${plan.secretFile}`, `issuer = ${issuer}`);
   } else {
-    lines.push(`password_file = ${passwordFile}`, `issuer = ${issuer}`);
-    if (existing?.kind === 'refresh' && existing.credentialFile !== credentialFile) {
-      lines.push(`credential_file = ${credentialFile}`);
+    lines.push(`password_file = ${plan.passwordFile}`, `issuer = ${issuer}`);
+    if (plan.existing?.kind === 'refresh' && plan.existing.credentialFile !== plan.credentialFile) {
+      lines.push(`credential_file = ${plan.credentialFile}`);
     }
   }
   if (audienceParam) lines.push(`audience_param = ${audienceParam}`);
   const section = `${lines.join('\n')}\n`;
-  let wrote = false;
-  if (boolOpt(args, 'write')) wrote = await writeSection(config, configExists, name, section, io);
+  const wrote = plan.write ? await writeSection(config, plan.configExists, name, section, io) : false;
   io.err(`account ${name} is set up (client ${result.clientId}; scopes: ${result.scope.join(' ')})\n`);
   return {
     text: wrote ? `added [account ${name}] to ${config.file}` : section,
@@ -200,9 +342,8 @@ export async function runSetup(args: ParsedArgs, io: CliIO, hooks: SetupHooks = 
       scope: result.scope,
       token_endpoint: result.tokenEndpoint,
       ...(mode === 'client-credentials'
-        ? { client_secret_file: savedSecretFile }
-        : { password_file: passwordFile }),
-      ...(mode === 'client-credentials' ? {} : { credential_file: credentialFile }),
+        ? { client_secret_file: plan.secretFile }
+        : { password_file: plan.passwordFile, credential_file: plan.credentialFile }),
       section,
       written: wrote,
     },
@@ -242,19 +383,68 @@ async function readSecretFile(path: string): Promise<Secret> {
   return new Secret(line);
 }
 
-/** The account password: the first line of the password file, created with a random one if absent. */
-async function ensurePassword(path: string, io: CliIO): Promise<Secret> {
+/** The account password: the first line of the password file; undefined when there is no such file. */
+async function readPassword(path: string): Promise<Secret | undefined> {
   const text = await readFileIfExists(path);
-  if (text !== undefined) {
-    const line = text.split('\n')[0] ?? '';
-    if (line === '') throw new TokenwardenError('PASSWORD_FILE', `password file ${path} is empty`);
-    return new Secret(line);
-  }
+  if (text === undefined) return undefined;
+  const line = text.split('\n')[0] ?? '';
+  if (line === '') throw new TokenwardenError('PASSWORD_FILE', `password file ${path} is empty`);
+  return new Secret(line);
+}
+
+/** A new password file holding a random password. */
+async function createPasswordFile(path: string, io: CliIO): Promise<Secret> {
   const password = randomBytes(32).toString('base64url');
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   await writeFileAtomic(path, `${password}\n`, { mode: 0o600 });
   io.err(`created password file ${path} (mode 0600); it decrypts the account: keep it, back it up\n`);
   return new Secret(password);
+}
+
+/** Files a run may create that did not exist before it, and the missing directories above them. */
+interface MissingPaths {
+  files: string[];
+  /** Deepest first. */
+  dirs: string[];
+}
+
+async function noteMissingPaths(files: readonly string[]): Promise<MissingPaths> {
+  const exists = (path: string) =>
+    lstat(path).then(
+      () => true,
+      () => false,
+    );
+  const missing: MissingPaths = { files: [], dirs: [] };
+  const dirs = new Set<string>();
+  for (const file of files) {
+    if (!(await exists(file))) missing.files.push(file);
+    for (let dir = dirname(file); dir !== dirname(dir) && !(await exists(dir)); dir = dirname(dir))
+      dirs.add(dir);
+  }
+  missing.dirs = [...dirs].sort((a, b) => b.length - a.length);
+  return missing;
+}
+
+/**
+ * Removes what a failed run created: the files that were missing before it, then the directories that
+ * were, when empty (another run's file keeps its directory). Anything that existed before is never
+ * touched, and neither are lock files (see acquireLock). Returns what was removed.
+ */
+async function removeCreatedPaths(missing: MissingPaths): Promise<string[]> {
+  const removed: string[] = [];
+  for (const path of missing.files) {
+    await unlink(path).then(
+      () => removed.push(path),
+      () => undefined,
+    );
+  }
+  for (const path of missing.dirs) {
+    await rmdir(path).then(
+      () => removed.push(`${path}/`),
+      () => undefined,
+    );
+  }
+  return removed;
 }
 
 async function writeSection(

@@ -8,6 +8,7 @@ import {
   createClient,
   type DeviceAuthorization,
   initiateDeviceAuthorization,
+  parseIssuerUrl,
   pollDeviceAuthorization,
   type RequestContext,
   registerClient,
@@ -65,6 +66,86 @@ interface ClientChoice {
 }
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const SETUP_MODES: readonly SetupMode[] = ['dynamic', 'manual', 'client-credentials'];
+const LOGIN_FLOWS: readonly LoginFlow[] = ['device', 'code'];
+const AUDIENCE_PARAMS: readonly AudienceParam[] = ['audience', 'resource'];
+/** scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), RFC 6749 section 3.3. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+/** The inputs of createAccount that checkSetupOptions checks. */
+export type SetupInputs = Pick<
+  SetupOptions,
+  'issuer' | 'mode' | 'flow' | 'scope' | 'clientId' | 'audienceParam'
+>;
+
+/** What the errors of checkSetupOptions call each input; the CLI passes its option names. */
+export interface SetupInputNames {
+  issuer?: string;
+  flow?: string;
+  scope?: string;
+  clientId?: string;
+  audienceParam?: string;
+}
+
+/**
+ * An issuer URL setup can use: https (plain http only on loopback), no user name or password, no query
+ * or fragment (RFC 8414 section 2). Throws USAGE naming `name`; a URL with a credential is not echoed.
+ */
+export function checkIssuerUrl(value: string, name = 'issuer'): URL {
+  let credentials = false;
+  try {
+    const raw = new URL(value);
+    credentials = raw.username !== '' || raw.password !== '';
+  } catch {
+    // parseIssuerUrl names the value that is not a URL.
+  }
+  if (credentials) throw new TokenwardenError('USAGE', `${name} must not contain a user name or password`);
+  const url = parseIssuerUrl(value, name);
+  if (url.search !== '' || url.hash !== '') {
+    throw new TokenwardenError(
+      'USAGE',
+      `${name} ${url.href} must have no query or fragment (RFC 8414 section 2)`,
+    );
+  }
+  return url;
+}
+
+/**
+ * Checks the options of createAccount before anything happens (no request sent, no file written), so a
+ * mistake never leaves a registered client or a file behind. Pure; throws USAGE naming the input.
+ */
+export function checkSetupOptions(options: SetupInputs, names: SetupInputNames = {}): void {
+  checkIssuerUrl(options.issuer, names.issuer);
+  if (!SETUP_MODES.includes(options.mode)) {
+    throw new TokenwardenError(
+      'USAGE',
+      `setup mode ${JSON.stringify(options.mode)}: use ${SETUP_MODES.join(', ')}`,
+    );
+  }
+  if (!LOGIN_FLOWS.includes(options.flow)) {
+    throw new TokenwardenError(
+      'USAGE',
+      `${names.flow ?? 'flow'} ${JSON.stringify(options.flow)}: use ${LOGIN_FLOWS.join(' or ')}`,
+    );
+  }
+  for (const token of options.scope) {
+    if (!SCOPE_TOKEN.test(token)) {
+      throw new TokenwardenError(
+        'USAGE',
+        `${names.scope ?? 'scope'}: ${JSON.stringify(token)} is not a scope (RFC 6749 section 3.3: printable ASCII except space, " and \\)`,
+      );
+    }
+  }
+  if (options.mode === 'manual' && !options.clientId) {
+    throw new TokenwardenError('USAGE', `a client registered by hand needs ${names.clientId ?? 'clientId'}`);
+  }
+  if (options.audienceParam !== undefined && !AUDIENCE_PARAMS.includes(options.audienceParam)) {
+    throw new TokenwardenError(
+      'USAGE',
+      `${names.audienceParam ?? 'audienceParam'} ${JSON.stringify(options.audienceParam)}: use ${AUDIENCE_PARAMS.join(' or ')}`,
+    );
+  }
+}
 
 /**
  * Creates an account: a client (registered dynamically, RFC 7591, or given by hand), then, for refresh
@@ -72,6 +153,7 @@ const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
  * refresh token is stored encrypted under the account's lock. Client-credentials accounts need no human.
  */
 export async function createAccount(options: SetupOptions): Promise<SetupResult> {
+  checkSetupOptions(options);
   const clock = options.clock ?? Date.now;
   if (options.mode === 'client-credentials') return setupClientCredentials(options);
   const receiver = options.flow === 'code' ? await startLoopbackReceiver() : undefined;

@@ -1,6 +1,10 @@
 export {
+  checkIssuerUrl,
+  checkSetupOptions,
   createAccount,
   type LoginFlow,
+  type SetupInputNames,
+  type SetupInputs,
   type SetupMode,
   type SetupOptions,
   type SetupResult,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findLeaks, runCli } from '../helpers/cli.js';
@@ -161,6 +162,32 @@ describe('setup', () => {
     assert.equal(renew.code, 0, renew.stderr);
   });
 
+  it('--client-credentials --client-secret-file FILE saves the registered secret in FILE', async () => {
+    await world.writeConfig('');
+    const secretFile = join(world.dir, 'robot2.secret');
+    const run = await runCli([
+      'setup',
+      'robot2',
+      '--config',
+      world.config,
+      '--issuer',
+      world.issuer.url,
+      '--client-credentials',
+      '--client-secret-file',
+      secretFile,
+      '--scope',
+      'compute.read',
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, new RegExp(`client_secret_file = ${secretFile}\n`));
+    assert.equal((await stat(secretFile)).mode & 0o777, 0o600);
+    await world.writeConfig(
+      `${run.stdout}\n${tokenSection(world, 'r2', 'robot2', { scope: 'compute.read', audience: 'https://x.example' })}`,
+    );
+    const renew = await runCli(['renew', '--config', world.config]);
+    assert.equal(renew.code, 0, renew.stderr);
+  });
+
   it('refuses bad input with a clear message', async () => {
     const a = await runCli(['setup']);
     assert.equal(a.code, 2);
@@ -173,18 +200,127 @@ describe('setup', () => {
     assert.match(c.stderr, /must use https/);
   });
 
+  /** A fresh directory for one run's state and config, to list afterwards. */
+  async function freshDir(name: string): Promise<{ dir: string; env: Record<string, string> }> {
+    const dir = join(world.dir, name);
+    await mkdir(dir);
+    return { dir, env: { TOKENWARDEN_STATE_DIR: join(dir, 'state') } };
+  }
+
+  /** A loopback URL where nothing listens. */
+  async function closedPortUrl(): Promise<string> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise((resolve) => server.close(resolve));
+    return `http://127.0.0.1:${port}/`;
+  }
+
+  it('a bad --issuer, --scope or --flow is refused before any file is created', async () => {
+    const { dir, env } = await freshDir('bad-input');
+    const config = join(dir, 'config.ini');
+    const bad = [
+      { args: ['--issuer', 'ftp://x'], message: /^tokenwarden: --issuer ftp:\/\/x\/? must use https/m },
+      { args: ['--issuer', 'not a url'], message: /^tokenwarden: --issuer "not a url" is not a URL/m },
+      {
+        args: ['--issuer', world.issuer.url, '--scope', 'openid "quoted"'],
+        message: /^tokenwarden: --scope: "\\"quoted\\"" is not a scope/m,
+      },
+      {
+        args: ['--issuer', world.issuer.url, '--scope', ' '],
+        message: /^tokenwarden: --scope: give at least one/m,
+      },
+      {
+        args: ['--issuer', world.issuer.url, '--flow', 'magic'],
+        message: /^tokenwarden: --flow "magic": use device/m,
+      },
+      { args: ['--issuer', world.issuer.url, '--timeout', '0'], message: /^tokenwarden: --timeout "0"/m },
+      {
+        args: ['--issuer', world.issuer.url, '--client-id', 'c'],
+        message: /^tokenwarden: --client-id needs --manual/m,
+      },
+      {
+        args: ['--issuer', world.issuer.url, '--client-credentials', '--password-file', join(dir, 'p')],
+        message: /^tokenwarden: --password-file does not go with --client-credentials/m,
+      },
+    ];
+    const before = world.issuer.stats();
+    for (const { args, message } of bad) {
+      const run = await runCli(['setup', 'vo2', '--config', config, ...args], { env });
+      assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+      assert.match(run.stderr, message);
+      assert.doesNotMatch(run.stderr, /created password file|\n\s+at /);
+    }
+    assert.deepEqual(await readdir(dir, { recursive: true }), [], 'no state directory, no password file');
+    assert.deepEqual(world.issuer.stats(), before, 'no request reached the issuer');
+  });
+
+  it('a bad issuer in the config is refused naming the file and section, before any file is created', async () => {
+    const { dir, env } = await freshDir('bad-config-issuer');
+    const config = join(dir, 'config.ini');
+    await writeFile(
+      config,
+      '[account vo2]\npassword_file = /nonexistent/vo2.pw\nissuer = http://iam.example.org/\n',
+    );
+    const run = await runCli(['setup', 'vo2', '--config', config], { env });
+    assert.equal(run.code, 3, run.stderr);
+    assert.match(
+      run.stderr,
+      /^tokenwarden: .*config\.ini line 1: Config for \[account vo2\]: issuer http:\/\/iam\.example\.org\/ must use https/m,
+    );
+    assert.deepEqual(await readdir(dir, { recursive: true }), ['config.ini']);
+  });
+
+  it('an issuer that cannot be reached leaves no file behind, and never removes an existing password file', async () => {
+    const issuer = await closedPortUrl();
+    const fresh = await freshDir('unreachable');
+    const run = await runCli(['setup', 'vo2', '--config', join(fresh.dir, 'none.ini'), '--issuer', issuer], {
+      env: fresh.env,
+    });
+    assert.equal(run.code, 5, run.stderr);
+    assert.match(run.stderr, new RegExp(`^tokenwarden: client registration at ${issuer}: `, 'm'));
+    assert.deepEqual(await readdir(fresh.dir, { recursive: true }), []);
+
+    const kept = await freshDir('unreachable-existing-pw');
+    const pw = join(kept.dir, 'vo2.pw');
+    await writeFile(pw, 'an-existing-password\n', { mode: 0o600 });
+    const again = await runCli(
+      ['setup', 'vo2', '--config', join(kept.dir, 'none.ini'), '--issuer', issuer, '--password-file', pw],
+      { env: kept.env },
+    );
+    assert.equal(again.code, 5, again.stderr);
+    assert.deepEqual(await readdir(kept.dir, { recursive: true }), ['vo2.pw']);
+    assert.equal(await readFile(pw, 'utf8'), 'an-existing-password\n');
+  });
+
+  it('a failure after the login removes the password file it created', async () => {
+    const { dir } = await freshDir('late-failure');
+    // The credential cannot be stored: its directory would be inside a regular file.
+    await writeFile(join(dir, 'blocker'), '');
+    const pw = join(dir, 'late.pw');
+    await world.writeConfig(
+      `[account late]\npassword_file = ${pw}\ncredential_file = ${join(dir, 'blocker', 'late.cred')}\nissuer = ${world.issuer.url}\n`,
+    );
+    const run = await world.setup('late');
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /^tokenwarden: cannot create the credential directory .*blocker/m);
+    assert.match(run.stderr, new RegExp(`removed what it had created: ${pw}`));
+    assert.deepEqual(await readdir(dir, { recursive: true }), ['blocker']);
+  });
+
   it('an account whose grant was revoked is reported as needing a login', async () => {
     await world.writeConfig(`${refreshAccount(world, 'rev')}${tokenSection(world, 'rv', 'rev')}`);
     assert.equal((await world.setup('rev')).code, 0);
     await world.issuer.revokeAllGrants();
     const run = await runCli(['renew', '--config', world.config]);
-    assert.equal(run.code, 1);
+    // Every failure is a credential needing attention, so renew exits 4 (README, exit statuses).
+    assert.equal(run.code, 4, run.stderr);
     assert.match(run.stderr, /\[token rv\] \(account rev\): .*invalid_grant.*run: tokenwarden setup rev/);
     const status = await runCli(['status', '--config', world.config, '--json']);
     assert.match(status.stdout, /"state": "needs-login"/);
     // Headless runs do not hammer the issuer again with a dead refresh token.
     const before = world.issuer.stats().tokenErrors.invalid_grant ?? 0;
-    assert.equal((await runCli(['renew', '--config', world.config])).code, 1);
+    assert.equal((await runCli(['renew', '--config', world.config])).code, 4);
     assert.equal(world.issuer.stats().tokenErrors.invalid_grant ?? 0, before);
     // A new login clears it.
     assert.equal((await world.setup('rev')).code, 0);
