@@ -5,10 +5,30 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeToken } from '../../src/tokens/index.js';
-import { CLI, runCli } from '../helpers/cli.js';
+import { CLI, findLeaks, runCli, transcript } from '../helpers/cli.js';
+import { collectSecrets } from '../helpers/secrets.js';
 import { createWorld, refreshAccount, type World } from '../helpers/world.js';
-import { HAVE_OIDC_TOKEN, runOidcToken } from './oidc-agent/ipc-client.js';
+import { HAVE_OIDC_TOKEN, runOidcToken as runOidcTokenUnaudited } from './oidc-agent/ipc-client.js';
 import { type RealOidcAgent, runOidcGenDeviceFlow, startRealOidcAgent } from './oidc-agent/oidc-tools.js';
+
+/**
+ * The real oidc-token, its stderr kept for the leak audit: its error lines carry what our agent
+ * answered. Its stdout is a token by design, so it stays out, like `runCli`'s `tokenOnStdout`.
+ */
+async function runOidcToken(...args: Parameters<typeof runOidcTokenUnaudited>) {
+  const run = await runOidcTokenUnaudited(...args);
+  transcript.push(run.stderr);
+  return run;
+}
+
+/** Stops an agent child and waits until it has exited, so its last output is in the transcript. */
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('close', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
 
 async function startAgent(
   world: World,
@@ -17,8 +37,9 @@ async function startAgent(
   await mkdir(run, { recursive: true, mode: 0o700 });
   const child = spawn(process.execPath, [CLI, 'agent', '--foreground'], {
     env: { ...process.env, XDG_RUNTIME_DIR: run },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  child.stderr?.on('data', (d: Buffer) => transcript.push(d.toString()));
   const out = await new Promise<string>((resolve, reject) => {
     let text = '';
     child.stdout?.on('data', (d: Buffer) => {
@@ -45,8 +66,10 @@ describe("oidc-agent compatibility: the real oidc-token against tokenwarden's ag
   });
 
   after(async () => {
-    agent.child.kill('SIGTERM');
+    await stop(agent.child);
+    const leaks = findLeaks(await collectSecrets(world));
     await world.close();
+    assert.deepEqual(leaks, [], 'a secret appeared in CLI, agent or oidc-token output');
   });
 
   it('plain, --aud, --scope, -t and -f give what was asked', async () => {
@@ -92,6 +115,7 @@ describe('import-oidc-agent: an account made by the real oidc-gen serves tokens'
   let world: World;
   let real: RealOidcAgent;
   const secret = 'oidc-gen-client-secret-7f3e1a';
+  const password = 'gen-password-1';
 
   before(async () => {
     world = await createWorld();
@@ -108,7 +132,12 @@ describe('import-oidc-agent: an account made by the real oidc-gen serves tokens'
 
   after(async () => {
     await real.stop();
+    // The oidc-agent password imports with --pw-env, so no fromgen.pw file names it: pass it here.
+    const leaks = findLeaks(
+      await collectSecrets(world, { passwords: { fromgen: password }, extra: [secret] }),
+    );
     await world.close();
+    assert.deepEqual(leaks, [], 'a secret appeared in CLI, agent, oidc-gen or oidc-token output');
   });
 
   it('imports with the oidc-agent password and serves through our agent', async () => {
@@ -119,16 +148,17 @@ describe('import-oidc-agent: an account made by the real oidc-gen serves tokens'
       clientId: 'oidc-gen-client',
       clientSecret: secret,
       scope: 'openid offline_access storage.read:/ compute.read',
-      password: 'gen-password-1',
+      password,
       approve: (code) => world.issuer.approveDeviceCode(code, 'gen-user'),
     });
+    transcript.push(gen.output);
     assert.equal(gen.code, 0, gen.output);
     await real.stop();
     await world.writeConfig('');
     const imported = await runCli(
       ['import-oidc-agent', 'fromgen', '--dir', real.configDir, '--pw-env', 'PW', '--config', world.config],
       {
-        env: { PW: 'gen-password-1' },
+        env: { PW: password },
       },
     );
     assert.equal(imported.code, 0, imported.stderr);
@@ -138,7 +168,7 @@ describe('import-oidc-agent: an account made by the real oidc-gen serves tokens'
     const kept = await readFile(credential);
     const twice = await runCli(
       ['import-oidc-agent', 'fromgen', '--dir', real.configDir, '--pw-env', 'PW', '--config', world.config],
-      { env: { PW: 'gen-password-1' } },
+      { env: { PW: password } },
     );
     assert.equal(twice.code, 2, twice.stderr);
     assert.match(
@@ -157,21 +187,19 @@ describe('import-oidc-agent: an account made by the real oidc-gen serves tokens'
     const agent = await startAgent(world);
     try {
       const add = await runCli(['add', 'fromgen', '--pw-env', 'PW', '--config', world.config], {
-        env: { ...agent.env, PW: 'gen-password-1' },
+        env: { ...agent.env, PW: password },
       });
       assert.equal(add.code, 0, add.stderr);
       const token = await runCli(
         ['token', 'fromgen', '--scope', 'compute.read', '--aud', 'https://x.example'],
-        {
-          env: agent.env,
-        },
+        { env: agent.env, tokenOnStdout: true },
       );
       assert.equal(token.code, 0, token.stderr);
       const d = decodeToken(token.stdout);
       assert.equal(d.claims.sub, 'gen-user');
       assert.deepEqual(d.scope, ['compute.read']);
     } finally {
-      agent.child.kill('SIGTERM');
+      await stop(agent.child);
     }
   });
 });

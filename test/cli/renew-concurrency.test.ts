@@ -4,8 +4,9 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeToken } from '../../src/tokens/index.js';
-import { CLI, runCli } from '../helpers/cli.js';
+import { CLI, findLeaks, runCli, transcript } from '../helpers/cli.js';
 import { storedRefreshTokenState } from '../helpers/inflight.js';
+import { collectSecrets } from '../helpers/secrets.js';
 import { createWorld, refreshAccount, tokenSection, type World } from '../helpers/world.js';
 
 const ACCOUNTS = ['vo1', 'vo2'];
@@ -35,7 +36,11 @@ describe('ten renew processes at once', () => {
   before(async () => {
     world = await makeWorld();
   });
-  after(async () => world.close());
+  after(async () => {
+    const leaks = findLeaks(await collectSecrets(world));
+    await world.close();
+    assert.deepEqual(leaks, [], 'a secret appeared in CLI output');
+  });
 
   it('never trips the issuer reuse detection, and every account still refreshes', async () => {
     const runs = await Promise.all(
@@ -71,7 +76,11 @@ describe('renew killed with SIGKILL at random points, 100 times', () => {
     world = await makeWorld();
     assert.equal((await runCli(['renew', '--config', world.config])).code, 0);
   });
-  after(async () => world.close());
+  after(async () => {
+    const leaks = findLeaks(await collectSecrets(world));
+    await world.close();
+    assert.deepEqual(leaks, [], 'a secret appeared in CLI output');
+  });
 
   it('leaves every token file old-or-new and complete, and never loses a refresh token it had received', async (t) => {
     const timed = Date.now();
@@ -79,10 +88,22 @@ describe('renew killed with SIGKILL at random points, 100 times', () => {
     const runMs = Date.now() - timed;
     let inFlight = 0;
     for (let i = 0; i < 100; i++) {
+      // Piped, not ignored: what a run prints before it is killed goes to the leak audit too.
       const child = spawn(process.execPath, [CLI, 'renew', '--config', world.config, '--force'], {
-        stdio: 'ignore',
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
-      const exited = new Promise((resolve) => child.on('exit', resolve));
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      // 'close', not 'exit': both pipes are drained by then.
+      const exited = new Promise((resolve) => child.on('close', resolve)).then(() =>
+        transcript.push(stdout, stderr),
+      );
       await new Promise((r) => setTimeout(r, Math.random() * runMs));
       child.kill('SIGKILL');
       await exited;

@@ -1,17 +1,24 @@
 import assert from 'node:assert/strict';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCli } from '../helpers/cli.js';
+import { findLeaks, runCli } from '../helpers/cli.js';
+import { collectSecrets } from '../helpers/secrets.js';
 import { createWorld, refreshAccount, tokenSection, type World } from '../helpers/world.js';
 
 describe('renew with a bad config: one line naming file, section and option; nothing written', () => {
   let world: World;
+  /** Passwords the tests overwrote: still secrets, and still the keys of the records they made. */
+  const passwords: Record<string, string> = {};
 
   before(async () => {
     world = await createWorld();
   });
-  after(async () => world.close());
+  after(async () => {
+    const leaks = findLeaks(await collectSecrets(world, { passwords }));
+    await world.close();
+    assert.deepEqual(leaks, [], 'a secret appeared in CLI output');
+  });
 
   async function expectError(body: string, code: number, pattern: RegExp) {
     await world.writeConfig(body);
@@ -66,11 +73,19 @@ describe('renew with a bad config: one line naming file, section and option; not
   it('wrong password', async () => {
     await world.writeConfig(`${refreshAccount(world, 'vo')}${tokenSection(world, 't', 'vo')}`);
     assert.equal((await world.setup('vo')).code, 0);
+    passwords.vo = (await readFile(join(world.dir, 'vo.pw'), 'utf8')).split('\n')[0] as string;
     await writeFile(join(world.dir, 'vo.pw'), 'not-the-password\n');
+    // Exit 4 (README: a credential needs attention, e.g. a wrong password), naming the config line and
+    // both files the admin must check.
+    const esc = (path: string) => path.replaceAll(/[.*+?^${}()|[\]\\]/g, '\\$&');
     await expectError(
       `${refreshAccount(world, 'vo')}${tokenSection(world, 't', 'vo')}`,
-      1,
-      /\[token t\] \(account vo\): cannot decrypt the credential for account vo: wrong password, or the file was altered/,
+      4,
+      new RegExp(
+        `^tokenwarden: \\[token t\\] \\(account vo\\): ${esc(world.config)} line \\d+: Config for \\[account vo\\]: ` +
+          `cannot decrypt credential_file ${esc(join(world.state, 'accounts', 'vo.cred'))} ` +
+          `with password_file ${esc(join(world.dir, 'vo.pw'))}: wrong password, or the file was altered`,
+      ),
     );
   });
 
