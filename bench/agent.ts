@@ -88,11 +88,9 @@ async function repeat(
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'tw-bench-agent-'));
-  const issuer = await startIssuerProcess([
+  const issuer = await startIssuerProcess(dir, { bench: CLIENT_SECRET }, [
     '--auto-approve',
     'bench',
-    '--client',
-    `bench:${CLIENT_SECRET}`,
     '--token-ttl',
     '3600',
   ]);

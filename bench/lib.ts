@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -57,13 +57,26 @@ export function run(
   });
 }
 
-/** Starts `tokenwarden test-issuer` in its own process (so the issuer does not share our event loop). */
+/**
+ * Starts `tokenwarden test-issuer` in its own process (so the issuer does not share our event loop), with
+ * `clients` pre-registered through a 0600 `--clients-file` in `dir`: a secret on the command line would
+ * be readable by every user of the machine in ps.
+ */
 export async function startIssuerProcess(
+  dir: string,
+  clients: Record<string, string>,
   args: string[],
 ): Promise<{ url: string; child: ChildProcess; stop(): void }> {
-  const child = spawn(process.execPath, [CLI, 'test-issuer', ...args], {
+  const clientsFile = join(dir, 'issuer-clients');
+  const lines = Object.entries(clients).map(([id, secret]) => `${id}:${secret}\n`);
+  await writeFile(clientsFile, `# test-issuer clients, one ID:SECRET a line\n${lines.join('')}`, {
+    mode: 0o600,
+    flag: 'wx',
+  });
+  const child = spawn(process.execPath, [CLI, 'test-issuer', '--clients-file', clientsFile, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  // The issuer has read the file once it prints its URL: remove it then, or when the issuer failed.
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (d: Buffer) => {
@@ -72,7 +85,7 @@ export async function startIssuerProcess(
       if (m?.[1]) resolve(m[1]);
     });
     child.on('exit', (code) => reject(new Error(`test-issuer exited with ${code}`)));
-  });
+  }).finally(() => rm(clientsFile, { force: true }));
   return { url, child, stop: () => child.kill('SIGTERM') };
 }
 

@@ -153,11 +153,9 @@ async function forcedRefresh(url: string, dir: string, account: string): Promise
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'tw-bench-'));
   await mkdir(join(dir, 'tokens'));
-  const issuer = await startIssuerProcess([
+  const issuer = await startIssuerProcess(dir, { bench: CLIENT_SECRET }, [
     '--auto-approve',
     'bench',
-    '--client',
-    `bench:${CLIENT_SECRET}`,
     '--token-ttl',
     '3600',
   ]);
