@@ -29,8 +29,15 @@ export function statusFile(stateDir: string, token: string): string {
   return join(statusDir(stateDir), `${safe}.json`);
 }
 
+/** Status directories this process has made sure of: one mkdir per run, not one per token. */
+const madeDirs = new Set<string>();
+
 export async function writeTokenStatus(stateDir: string, status: TokenStatus): Promise<void> {
-  await mkdir(statusDir(stateDir), { recursive: true, mode: 0o700 });
+  const dir = statusDir(stateDir);
+  if (!madeDirs.has(dir)) {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    madeDirs.add(dir);
+  }
   await writeFileAtomic(statusFile(stateDir, status.token), `${JSON.stringify(status)}\n`, {
     mode: 0o600,
     durable: false,

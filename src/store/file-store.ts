@@ -49,6 +49,8 @@ interface CachedKey {
  */
 export function createFileStore(opts: FileStoreOptions): CredentialStore {
   const keys = new Map<string, Promise<CachedKey>>();
+  // Directories made (or found) by this store: a rotation per token should not cost a mkdir each.
+  const madeDirs = new Set<string>();
   let closed = false;
 
   function ensureOpen(): void {
@@ -94,7 +96,8 @@ export function createFileStore(opts: FileStoreOptions): CredentialStore {
       const dir = dirname(path);
       try {
         // Only creates what is missing; an existing directory keeps the mode its admin gave it.
-        await mkdir(dir, { recursive: true, mode: 0o700 });
+        if (!madeDirs.has(dir)) await mkdir(dir, { recursive: true, mode: 0o700 });
+        madeDirs.add(dir);
       } catch (err) {
         const reason = err instanceof Error ? err.message : String(err);
         throw new TokenwardenError('FILE_IO', `cannot create the credential directory ${dir}: ${reason}`, {
