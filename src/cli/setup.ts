@@ -14,7 +14,7 @@ import {
   type SetupMode,
   type SetupResult,
 } from '../setup/index.js';
-import { createFileStore } from '../store/index.js';
+import { createFileStore, GENERATED_PASSWORD_KDF_COST } from '../store/index.js';
 import { formatDuration, splitList } from '../tokens/index.js';
 import { boolOpt, type CliIO, type Command, type ParsedArgs, secondsOpt, stringOpt } from './command.js';
 import { promptSecret } from './prompt.js';
@@ -108,6 +108,8 @@ export async function runSetup(args: ParsedArgs, io: CliIO, hooks: SetupHooks = 
         password ??= await createPasswordFile(passwordFile, io);
         return password;
       },
+      // A password setup generates is 256 random bits: no stretching needed (see seal.ts).
+      ...(plan.password === undefined ? { kdf: GENERATED_PASSWORD_KDF_COST } : {}),
     });
     const signal = AbortSignal.timeout(plan.timeoutSeconds * 1000);
     let result: SetupResult;

@@ -5,6 +5,7 @@ export {
   createKdfParams,
   DEFAULT_KDF_COST,
   deriveKey,
+  GENERATED_PASSWORD_KDF_COST,
   type KdfCost,
   type KdfParams,
   openRecord,

@@ -39,6 +39,13 @@ export type KdfCost = Pick<KdfParams, 'N' | 'r' | 'p'>;
  */
 export const DEFAULT_KDF_COST: Readonly<KdfCost> = Object.freeze({ N: 2 ** 15, r: 8, p: 1 });
 
+/**
+ * For a password tokenwarden generated itself (`setup` writes 256 random bits to the password file):
+ * stretching adds nothing to a key that cannot be guessed, and at the default cost a renew of many
+ * accounts would spend most of its CPU deriving keys. Human-chosen passwords keep DEFAULT_KDF_COST.
+ */
+export const GENERATED_PASSWORD_KDF_COST: Readonly<KdfCost> = Object.freeze({ N: 2 ** 10, r: 8, p: 1 });
+
 // Accepted when reading a file: low enough for fast tests, high enough that a planted file cannot ask
 // for gigabytes of memory.
 const MIN_N = 2 ** 10;

@@ -42,10 +42,26 @@ describe('setup', () => {
     const sealed = await readFile(cred, 'utf8');
     for (const s of await collectSecrets(world))
       assert.ok(!sealed.includes(s), 'no secret in clear in the record');
+    // The password setup generated is 256 random bits: sealed with the light KDF cost, not the default.
+    assert.equal((JSON.parse(sealed) as { kdf: { N: number } }).kdf.N, 2 ** 10);
+    assert.equal((await readFile(pw, 'utf8')).trim().length, 43);
     // offline_access is added when missing, so the account gets a refresh token.
     await world.writeConfig(`${run.stdout}\n${tokenSection(world, 't', 'dyn', { scope: 'storage.read:/' })}`);
     const renew = await runCli(['renew', '--config', world.config]);
     assert.equal(renew.code, 0, renew.stderr);
+    // An admin-chosen password keeps the full scrypt cost.
+    const human = join(world.dir, 'human.pw');
+    await writeFile(human, 'correct horse battery staple\n', { mode: 0o600 });
+    await world.writeConfig('');
+    const hum = await world.setup('hum', 'openid storage.read:/', [
+      '--issuer',
+      world.issuer.url,
+      '--password-file',
+      human,
+    ]);
+    assert.equal(hum.code, 0, hum.stderr);
+    const humSealed = await readFile(join(world.state, 'accounts', 'hum.cred'), 'utf8');
+    assert.equal((JSON.parse(humSealed) as { kdf: { N: number } }).kdf.N, 2 ** 15);
   });
 
   it('--write appends the section to the config, and --manual takes a secret from a file', async () => {
