@@ -1,4 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+
+/** A JWT is a few kilobytes; WLCG tokens are kept well under 8 KB. */
+const MAX_TOKEN_FILE_BYTES = 64 * 1024;
+
 import { TokenwardenError } from '../errors.js';
 import { readFileIfExists } from '../files/index.js';
 import {
@@ -106,8 +110,19 @@ async function obtain(arg: string | undefined, io: CliIO): Promise<Obtained> {
     return { token: arg, source: 'argument', from: 'the command-line argument' };
   }
   try {
+    // Bounded: `inspect /dev/zero` or a huge log must not read forever. Symlinks are followed here
+    // (inspect only reads, and /tmp/bt_u<uid> may well be a link).
+    const st = await stat(arg);
+    if (!st.isFile() || st.size > MAX_TOKEN_FILE_BYTES) {
+      throw new TokenwardenError(
+        'TOKEN_INVALID',
+        `file ${arg} is not a token file (${st.isFile() ? `larger than ${MAX_TOKEN_FILE_BYTES} bytes` : 'not a regular file'})`,
+        { hint: HINT },
+      );
+    }
     return { token: stripC99Whitespace(await readFile(arg, 'utf8')), source: arg, from: `file ${arg}` };
   } catch (cause) {
+    if (cause instanceof TokenwardenError) throw cause;
     throw new TokenwardenError(
       'TOKEN_NOT_FOUND',
       `cannot read ${arg}: ${(cause as NodeJS.ErrnoException).code}`,

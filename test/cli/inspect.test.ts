@@ -35,4 +35,17 @@ describe('inspect', () => {
       assert.equal(run.stdout, '');
     }
   });
+
+  it('refuses a device or a huge file instead of reading it forever', async () => {
+    const big = join(dir, 'big.log');
+    await writeFile(big, 'x'.repeat(200_000));
+    for (const [path, why] of [
+      ['/dev/zero', 'not a regular file'],
+      [big, 'larger than 65536 bytes'],
+    ]) {
+      const run = await runCli(['inspect', path as string], { timeoutMs: 15_000 });
+      assert.equal(run.code, 1, run.stderr);
+      assert.equal(run.stderr.split('\n')[0], `tokenwarden: file ${path} is not a token file (${why})`);
+    }
+  });
 });

@@ -120,6 +120,17 @@ describe('inspect, discover, units, --help, --version', () => {
     assert.equal(verify.code, 0, verify.output);
   });
 
+  it('test-issuer takes client secrets from a file, and names a bad line without printing it', async () => {
+    const file = join(world.dir, 'clients');
+    await writeFile(file, '# robots\ngood:s3cr3t-value-one\nnocolon-s3cr3t-value-two\n', { mode: 0o600 });
+    const run = await runCli(['test-issuer', '--clients-file', file], { timeoutMs: 15_000 });
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, new RegExp(`--clients-file ${file} line 3: expected ID:SECRET, found no colon`));
+    assert.doesNotMatch(run.stderr + run.stdout, /s3cr3t-value/);
+    const old = await runCli(['test-issuer', '--client', 'id:secret-in-argv'], { timeoutMs: 15_000 });
+    assert.equal(old.code, 2, 'no secret on the command line');
+  });
+
   it('every command has --help, and --version works', async () => {
     const commands = ['setup', 'renew', 'status', 'inspect', 'discover', 'units', 'demo', 'test-issuer'];
     commands.push('agent', 'add', 'remove', 'list', 'token', 'import-oidc-agent');
