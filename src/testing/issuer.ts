@@ -37,6 +37,8 @@ export interface TestIssuer {
   issuedSecrets(): string[];
   /** When (epoch ms) a refresh token was redeemed and so rotated away; undefined if it was not. */
   refreshTokenConsumedAt(refreshToken: string): number | undefined;
+  /** The access token issued in the exchange that redeemed this refresh token (rotated it away). */
+  accessTokenIssuedFor(refreshToken: string): string | undefined;
   /** Stops listening and drops every connection, hung ones included. Idempotent. */
   close(): Promise<void>;
 }
@@ -126,6 +128,7 @@ export async function startTestIssuer(options?: TestIssuerOptions): Promise<Test
       },
       issuedSecrets: () => ledger.issuedSecrets(),
       refreshTokenConsumedAt: (refreshToken) => ledger.refreshTokenConsumedAt(refreshToken),
+      accessTokenIssuedFor: (refreshToken) => ledger.accessTokenIssuedFor(refreshToken),
       close() {
         closing ??= stop(server, frontDoor.dropHungRequests);
         return closing;

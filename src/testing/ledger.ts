@@ -9,6 +9,8 @@ export interface SecretLedger {
   issuedSecrets(): string[];
   /** When (epoch ms) a refresh token was redeemed, and so rotated away; undefined if it never was. */
   refreshTokenConsumedAt(refreshToken: string): number | undefined;
+  /** The access token issued in the exchange that redeemed this refresh token. */
+  accessTokenIssuedFor(refreshToken: string): string | undefined;
   /** Records a secret given to the issuer from outside (a client secret passed to addClient). */
   record(secret: unknown): void;
 }
@@ -22,6 +24,7 @@ const REGISTRATION_FIELDS = ['client_secret', 'registration_access_token'];
 export function createSecretLedger(provider: Provider): SecretLedger {
   const secrets = new Set<string>();
   const consumedAt = new Map<string, number>();
+  const issuedFor = new Map<string, string>();
 
   function record(secret: unknown): void {
     if (typeof secret !== 'string' || secret.length === 0) return;
@@ -41,6 +44,9 @@ export function createSecretLedger(provider: Provider): SecretLedger {
     if (params.grant_type === 'refresh_token' && typeof params.refresh_token === 'string') {
       consumedAt.set(params.refresh_token, Date.now());
       if (consumedAt.size > MAX_SECRETS) consumedAt.delete(consumedAt.keys().next().value as string);
+      const issued = (ctx.body as { access_token?: unknown } | undefined)?.access_token;
+      if (typeof issued === 'string') issuedFor.set(params.refresh_token, issued);
+      if (issuedFor.size > MAX_SECRETS) issuedFor.delete(issuedFor.keys().next().value as string);
     }
     recordFields(ctx.body, TOKEN_FIELDS);
   });
@@ -56,6 +62,7 @@ export function createSecretLedger(provider: Provider): SecretLedger {
   return {
     issuedSecrets: () => [...secrets],
     refreshTokenConsumedAt: (refreshToken) => consumedAt.get(refreshToken),
+    accessTokenIssuedFor: (refreshToken) => issuedFor.get(refreshToken),
     record,
   };
 }

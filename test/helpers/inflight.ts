@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Secret } from '../../src/secret.js';
 import { createFileStore } from '../../src/store/index.js';
@@ -32,6 +32,18 @@ export async function storedRefreshTokenState(
     if (consumedAt === undefined) return 'live';
     const savedAt = (await stat(file)).mtimeMs;
     assert.ok(consumedAt > savedAt, `${account}: a rotated refresh token was replaced by a stale one`);
+    // The access token of that exchange must not have reached any token file: it may only be written
+    // after the refresh token that came with it is stored (DESIGN invariant 1).
+    const issued = world.issuer.accessTokenIssuedFor(record.refreshToken.reveal());
+    if (issued !== undefined) {
+      for (const f of await readdir(world.tokens)) {
+        const text = await readFile(join(world.tokens, f), 'utf8').catch(() => '');
+        assert.ok(
+          !text.includes(issued),
+          `${account}: ${f} holds an access token whose refresh token was lost`,
+        );
+      }
+    }
     return 'lost-in-flight';
   } finally {
     await store.close();
