@@ -1,8 +1,9 @@
 import { realpathSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_ROOT_STATE_DIR, type RenewerConfig } from '../config/index.js';
+import { TokenwardenError } from '../errors.js';
 import { writeFileAtomic } from '../files/index.js';
 import {
   boolOpt,
@@ -62,7 +63,7 @@ socket at $XDG_RUNTIME_DIR/tokenwarden/agent.sock; --install writes it into --di
 };
 
 async function installUnits(dir: string, files: Record<string, string>): Promise<void> {
-  await mkdir(dir, { recursive: true });
+  await makeDirectories(dir);
   for (const [name, text] of Object.entries(files)) {
     await writeFileAtomic(join(dir, name), text, { mode: 0o644 });
   }
@@ -115,6 +116,31 @@ LimitCORE=0
 [Install]
 WantedBy=default.target
 `;
+}
+
+/**
+ * mkdir -p, one level at a time: Node 20's recursive mkdir spins forever on some paths (under /proc),
+ * and a clear error naming --dir is better anyway.
+ */
+async function makeDirectories(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    const st = await stat(d).catch(() => undefined);
+    if (st?.isDirectory()) break;
+    if (st !== undefined || d === dirname(d)) {
+      throw new TokenwardenError('USAGE', `--dir ${dir}: ${d} exists and is not a directory`);
+    }
+    missing.unshift(d);
+  }
+  for (const d of missing) {
+    try {
+      await mkdir(d);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      const reason = (err as NodeJS.ErrnoException).code ?? String(err);
+      throw new TokenwardenError('FILE_IO', `--dir ${dir}: cannot create ${d}: ${reason}`);
+    }
+  }
 }
 
 function executable(): string {

@@ -118,6 +118,12 @@ describe('inspect, discover, units, --help, --version', () => {
     assert.match(await readFile(join(dir, 'tokenwarden-agent.service'), 'utf8'), /Restart=on-failure/);
     const verify = await systemdVerify(dir, ['tokenwarden-agent.service'], true);
     assert.equal(verify.code, 0, verify.output);
+    // Node 20's recursive mkdir spins forever under /proc; this must end with a clear error.
+    const bad = await runCli(['units', '--agent', '--install', '--dir', '/proc/nope/x'], {
+      timeoutMs: 15_000,
+    });
+    assert.equal(bad.code, 1, bad.stderr);
+    assert.match(bad.stderr, /--dir \/proc\/nope\/x: cannot create \/proc\/nope: ENOENT/);
   });
 
   it('test-issuer takes client secrets from a file, and names a bad line without printing it', async () => {
