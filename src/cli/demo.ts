@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +15,9 @@ export const command: Command = {
   usage: 'demo [--dir DIR] [--keep]',
   details: `Starts the bundled test OpenID provider on 127.0.0.1, sets up an account through a real device
 flow (approved automatically), writes a config.ini with three tokens of different audiences and scopes
-plus a client-credentials robot, renews them, and shows status and inspect. Nothing leaves this machine.`,
+plus a client-credentials robot, renews them, and shows status and inspect; then starts the agent and
+gets a token from it twice (the second from its cache), and with oidc-token where it is installed.
+Nothing leaves this machine.`,
   options: {
     dir: {
       type: 'string',
@@ -31,7 +36,7 @@ plus a client-credentials robot, renews them, and shows status and inspect. Noth
     const step = (text: string) => io.out(`\n== ${text}\n`);
     try {
       say(`tokenwarden demo: test issuer at ${issuer.url}, files in ${dir}`);
-      const robotSecret = `demo-robot-secret-${Math.random().toString(36).slice(2)}`;
+      const robotSecret = randomBytes(32).toString('base64url');
       await issuer.addClient({
         client_id: 'demo-robot',
         client_secret: robotSecret,
@@ -78,6 +83,8 @@ plus a client-credentials robot, renews them, and shows status and inspect. Noth
       const before = JSON.stringify(issuer.stats().tokenRequests);
       code ||= await main(['renew', '--config', config], io);
       say(`issuer token requests before: ${before}, after: ${JSON.stringify(issuer.stats().tokenRequests)}`);
+      step('tokenwarden agent: oidc-agent-style tokens at the terminal, cached per audience and scope');
+      code ||= await agentDemo(dir, config, issuer, io, say);
       step('done');
       say(
         keep
@@ -91,6 +98,75 @@ plus a client-credentials robot, renews them, and shows status and inspect. Noth
     }
   },
 };
+
+/**
+ * Starts the agent in this process on a private socket, loads the demo account, and asks it for the same
+ * token twice (the second comes from the cache), then, where Debian's oidc-agent-cli is installed, lets
+ * the real oidc-token ask it too. Tokens are not printed: only what they are.
+ */
+async function agentDemo(
+  dir: string,
+  config: string,
+  issuer: { stats(): { tokenRequests: Record<string, number> } },
+  io: CliIO,
+  say: (text: string) => void,
+): Promise<number> {
+  const { createAgent } = await import('../agent/index.js');
+  const runDir = join(dir, 'run');
+  await mkdir(runDir, { recursive: true, mode: 0o700 });
+  const socketPath = join(runDir, 'tokenwarden', 'agent.sock');
+  const agent = createAgent({ socketPath });
+  await agent.start();
+  const refreshes = () => issuer.stats().tokenRequests.refresh_token ?? 0;
+  try {
+    const env = { ...io.env, TOKENWARDEN_SOCK: socketPath };
+    const quiet = (sink: string[]): CliIO => ({
+      ...io,
+      env,
+      out: (t) => sink.push(t),
+      err: (t) => io.err(t),
+    });
+    let code = await main(['add', 'demo', '--config', config], { ...io, env });
+    const ask = ['token', 'demo', '--aud', 'https://xrootd.example.org', '--scope', 'storage.read:/'];
+    const first: string[] = [];
+    const before = refreshes();
+    code ||= await main(ask, quiet(first));
+    const second: string[] = [];
+    code ||= await main(ask, quiet(second));
+    say(`$ tokenwarden ${ask.join(' ')}   (twice)`);
+    say(
+      `  first: a new token (${refreshes() - before} refresh at the issuer); second: ${first.join('') === second.join('') ? 'the same token, from the cache (no request)' : 'a different token'}`,
+    );
+    const oidcToken = '/usr/bin/oidc-token';
+    if (existsSync(oidcToken)) {
+      const out = await new Promise<{ status: number; stdout: string }>((resolve) => {
+        execFile(
+          oidcToken,
+          ['--aud=https://xrootd.example.org', '--scope=storage.read:/', 'demo'],
+          {
+            env: { ...process.env, OIDC_SOCK: socketPath },
+            timeout: 10_000,
+          },
+          (err, stdout) => resolve({ status: err ? 1 : 0, stdout }),
+        );
+      });
+      say(
+        `$ OIDC_SOCK=${socketPath} oidc-token --aud=https://xrootd.example.org --scope=storage.read:/ demo`,
+      );
+      say(
+        out.status === 0
+          ? `  oidc-agent's own client got ${out.stdout.trim() === first.join('').trim() ? 'the same cached token' : 'a token'} from tokenwarden's agent`
+          : '  oidc-token failed against the agent',
+      );
+      if (out.status !== 0) code ||= 1;
+    } else {
+      say('(install oidc-agent-cli to see the real oidc-token use this agent too)');
+    }
+    return code;
+  } finally {
+    await agent.close();
+  }
+}
 
 function demoConfig(dir: string, issuer: string): string {
   return `[DEFAULT]

@@ -36,6 +36,12 @@ describe('demo', () => {
     assert.match(run.stdout, /renew: 0 renewed, 4 still fresh, 0 failed/);
     assert.match(run.stdout, /TOKEN\s+ACCOUNT\s+STATE/);
     assert.match(run.stdout, /audience:\s+https:\/\/storage\.example\.org/);
+    assert.match(run.stdout, /account demo loaded/);
+    assert.match(
+      run.stdout,
+      /first: a new token \(1 refresh at the issuer\); second: the same token, from the cache/,
+    );
+    assert.match(run.stdout, /oidc-agent's own client got the same cached token from tokenwarden's agent/);
 
     const tokens = join(work, 'tokens');
     const secrets = await collectSecretsIn({ dir: work, tokens, state: join(work, 'state') }, []);
