@@ -1,46 +1,15 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeToken } from '../../src/tokens/index.js';
-import { CLI, findLeaks, runCli, transcript } from '../helpers/cli.js';
+import { startAgent, stopAgent } from '../helpers/agent.js';
+import { findLeaks, runCli } from '../helpers/cli.js';
 import { storedRefreshTokenState } from '../helpers/inflight.js';
 import { collectSecrets } from '../helpers/secrets.js';
 import { createWorld, refreshAccount, tokenSection, type World } from '../helpers/world.js';
-
-/** Starts `tokenwarden agent --foreground` as a child we can SIGKILL; resolves once it answers. */
-async function startAgent(
-  world: World,
-  extra: string[] = [],
-): Promise<{ child: ChildProcess; env: Record<string, string> }> {
-  const run = join(world.dir, 'run');
-  await mkdir(run, { recursive: true, mode: 0o700 });
-  const child = spawn(process.execPath, [CLI, 'agent', '--foreground', ...extra], {
-    env: { ...process.env, XDG_RUNTIME_DIR: run },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stderr?.on('data', (d: Buffer) => transcript.push(d.toString()));
-  const out = await new Promise<string>((resolve, reject) => {
-    let text = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      text += d;
-      if (text.includes('echo Agent pid')) resolve(text);
-    });
-    child.on('exit', (code) => reject(new Error(`agent exited ${code}`)));
-  });
-  const sock = /TOKENWARDEN_SOCK=([^;]+);/.exec(out)?.[1] as string;
-  return { child, env: { TOKENWARDEN_SOCK: sock, XDG_RUNTIME_DIR: run } };
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
 
 describe('agent, add, token, list, remove', () => {
   let world: World;
@@ -59,7 +28,7 @@ describe('agent, add, token, list, remove', () => {
   });
 
   after(async () => {
-    await stop(agent.child);
+    await stopAgent(agent.child);
     const leaks = findLeaks(await collectSecrets(world));
     await world.close();
     assert.deepEqual(leaks, [], 'a secret appeared in CLI or agent output');
@@ -279,7 +248,7 @@ describe('agent, add, token, list, remove', () => {
       assert.deepEqual(decodeToken(text).audience, ['https://bearer.example']);
       assert.equal((await stat(file)).mode & 0o777, 0o600);
     } finally {
-      await stop(keeper.child);
+      await stopAgent(keeper.child);
     }
   });
 });
@@ -318,7 +287,7 @@ describe('agent killed with SIGKILL during refreshes', () => {
         const refreshed = await runCli(['token', 'vo', '--force'], { env: again.env, tokenOnStdout: true });
         assert.equal(refreshed.code, 0, refreshed.stderr);
       } finally {
-        await stop(again.child);
+        await stopAgent(again.child);
       }
     }
     t.diagnostic(`kills inside the issuer-answered-but-not-yet-stored window: ${inFlight} of 8`);
@@ -444,7 +413,7 @@ describe('the agent after the issuer revoked the grant', () => {
         'no request with a dead token',
       );
     } finally {
-      await stop(agent.child);
+      await stopAgent(agent.child);
     }
   });
 });

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeToken } from '../../src/tokens/index.js';
-import { CLI, findLeaks, runCli, transcript } from '../helpers/cli.js';
+import { startAgent, stopAgent } from '../helpers/agent.js';
+import { findLeaks, runCli, transcript } from '../helpers/cli.js';
 import { collectSecrets } from '../helpers/secrets.js';
 import { createWorld, refreshAccount, type World } from '../helpers/world.js';
 import { HAVE_OIDC_TOKEN, runOidcToken as runOidcTokenUnaudited } from './oidc-agent/ipc-client.js';
@@ -19,37 +18,6 @@ async function runOidcToken(...args: Parameters<typeof runOidcTokenUnaudited>) {
   const run = await runOidcTokenUnaudited(...args);
   transcript.push(run.stderr);
   return run;
-}
-
-/** Stops an agent child and waits until it has exited, so its last output is in the transcript. */
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('close', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
-
-async function startAgent(
-  world: World,
-): Promise<{ child: ChildProcess; sock: string; env: Record<string, string> }> {
-  const run = join(world.dir, 'run');
-  await mkdir(run, { recursive: true, mode: 0o700 });
-  const child = spawn(process.execPath, [CLI, 'agent', '--foreground'], {
-    env: { ...process.env, XDG_RUNTIME_DIR: run },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stderr?.on('data', (d: Buffer) => transcript.push(d.toString()));
-  const out = await new Promise<string>((resolve, reject) => {
-    let text = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      text += d;
-      if (text.includes('echo Agent pid')) resolve(text);
-    });
-    child.on('exit', (code) => reject(new Error(`agent exited ${code}`)));
-  });
-  const sock = /OIDC_SOCK=([^;]+);/.exec(out)?.[1] as string;
-  return { child, sock, env: { TOKENWARDEN_SOCK: sock, XDG_RUNTIME_DIR: run } };
 }
 
 describe("oidc-agent compatibility: the real oidc-token against tokenwarden's agent", () => {
@@ -66,7 +34,7 @@ describe("oidc-agent compatibility: the real oidc-token against tokenwarden's ag
   });
 
   after(async () => {
-    await stop(agent.child);
+    await stopAgent(agent.child);
     const leaks = findLeaks(await collectSecrets(world));
     await world.close();
     assert.deepEqual(leaks, [], 'a secret appeared in CLI, agent or oidc-token output');
@@ -199,7 +167,7 @@ describe('import-oidc-agent: an account made by the real oidc-gen serves tokens'
       assert.equal(d.claims.sub, 'gen-user');
       assert.deepEqual(d.scope, ['compute.read']);
     } finally {
-      await stop(agent.child);
+      await stopAgent(agent.child);
     }
   });
 });
