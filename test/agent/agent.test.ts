@@ -9,7 +9,13 @@ import { startAgent, stopAgent } from '../helpers/agent.js';
 import { findLeaks, runCli } from '../helpers/cli.js';
 import { storedRefreshTokenState } from '../helpers/inflight.js';
 import { collectSecrets } from '../helpers/secrets.js';
-import { createWorld, refreshAccount, tokenSection, type World } from '../helpers/world.js';
+import {
+  createWorld,
+  createWorldWithAccount,
+  refreshAccount,
+  tokenSection,
+  type World,
+} from '../helpers/world.js';
 
 describe('agent, add, token, list, remove', () => {
   let world: World;
@@ -256,9 +262,7 @@ describe('agent, add, token, list, remove', () => {
 describe('agent killed with SIGKILL during refreshes', () => {
   let world: World;
   before(async () => {
-    world = await createWorld();
-    await world.writeConfig(refreshAccount(world, 'vo'));
-    assert.equal((await world.setup('vo')).code, 0);
+    world = await createWorldWithAccount('vo');
   });
   after(async () => world.close());
 
@@ -297,9 +301,7 @@ describe('agent killed with SIGKILL during refreshes', () => {
 describe('the detached agent: start, reuse, --kill, and a failed start that says why', () => {
   let world: World;
   before(async () => {
-    world = await createWorld();
-    await world.writeConfig(refreshAccount(world, 'vo'));
-    assert.equal((await world.setup('vo')).code, 0);
+    world = await createWorldWithAccount('vo');
   });
   after(async () => {
     const leaks = findLeaks(await collectSecrets(world));
@@ -384,9 +386,7 @@ describe('the detached agent: start, reuse, --kill, and a failed start that says
 describe('the agent after the issuer revoked the grant', () => {
   let world: World;
   before(async () => {
-    world = await createWorld();
-    await world.writeConfig(refreshAccount(world, 'vo'));
-    assert.equal((await world.setup('vo')).code, 0);
+    world = await createWorldWithAccount('vo');
   });
   after(async () => world.close());
 

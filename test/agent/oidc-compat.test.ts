@@ -6,7 +6,7 @@ import { decodeToken } from '../../src/tokens/index.js';
 import { startAgent, stopAgent } from '../helpers/agent.js';
 import { findLeaks, runCli, transcript } from '../helpers/cli.js';
 import { collectSecrets } from '../helpers/secrets.js';
-import { createWorld, refreshAccount, type World } from '../helpers/world.js';
+import { createWorld, createWorldWithAccount, type World } from '../helpers/world.js';
 import { HAVE_OIDC_TOKEN, runOidcToken as runOidcTokenUnaudited } from './oidc-agent/ipc-client.js';
 import { type RealOidcAgent, runOidcGenDeviceFlow, startRealOidcAgent } from './oidc-agent/oidc-tools.js';
 
@@ -26,9 +26,7 @@ describe("oidc-agent compatibility: the real oidc-token against tokenwarden's ag
 
   before(async () => {
     assert.ok(HAVE_OIDC_TOKEN, 'oidc-agent-cli is not installed: run scripts/setup.sh');
-    world = await createWorld();
-    await world.writeConfig(refreshAccount(world, 'vo'));
-    assert.equal((await world.setup('vo')).code, 0);
+    world = await createWorldWithAccount('vo');
     agent = await startAgent(world);
     assert.equal((await runCli(['add', 'vo', '--config', world.config], { env: agent.env })).code, 0);
   });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findLeaks, runCli } from '../helpers/cli.js';
 import { collectSecrets } from '../helpers/secrets.js';
-import { createWorld, refreshAccount, tokenSection, type World } from '../helpers/world.js';
+import { createWorldWithAccount, refreshAccount, tokenSection, type World } from '../helpers/world.js';
 
 /**
  * A token that could not be written must not cost a refresh grant: owner, group and token_path are
@@ -15,9 +15,7 @@ describe('renew checks what it will write before it asks the issuer', () => {
   const refreshes = () => world.issuer.stats().tokenRequests.refresh_token ?? 0;
 
   before(async () => {
-    world = await createWorld();
-    await world.writeConfig(refreshAccount(world, 'vo'));
-    assert.equal((await world.setup('vo')).code, 0);
+    world = await createWorldWithAccount('vo');
   });
 
   after(async () => {

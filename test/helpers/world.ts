@@ -80,3 +80,12 @@ export function tokenSection(
   for (const [k, v] of Object.entries(fields)) lines.push(`${k} = ${v}`);
   return `${lines.join('\n')}\n\n`;
 }
+
+/** A world with one refresh-token account, `name`, set up through the device flow. */
+export async function createWorldWithAccount(name = 'vo', options: TestIssuerOptions = {}): Promise<World> {
+  const world = await createWorld(options);
+  await world.writeConfig(refreshAccount(world, name));
+  const run = await world.setup(name);
+  if (run.code !== 0) throw new Error(`setup ${name} failed: ${run.stderr}`);
+  return world;
+}
