@@ -1,5 +1,6 @@
+import * as fs from 'node:fs';
 import { constants } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { TokenwardenError } from '../errors.js';
 import { errnoCode, fileIoError } from './io-error.js';
 
@@ -8,9 +9,25 @@ export interface ReadFileOptions {
   maxBytes?: number;
 }
 
+/** What a file read was: its text, and an identity that changes whenever the file is replaced or edited. */
+export interface FileRead {
+  text: string;
+  identity: string;
+}
+
 const DEFAULT_MAX_BYTES = 1024 * 1024;
 // O_NONBLOCK so that a FIFO planted at the path cannot hang the open; it is then refused as not a file.
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+// File-descriptor calls: cheaper than FileHandle objects (renew reads every token file, twice per run).
+const fdOpen = promisify(fs.open);
+const fdClose = promisify(fs.close);
+const fdStat = promisify(fs.fstat) as (fd: number, opts: { bigint: true }) => Promise<fs.BigIntStats>;
+const lstatBig = promisify(fs.lstat) as (path: string, opts: { bigint: true }) => Promise<fs.BigIntStats>;
+const fdRead = (fd: number, buffer: Buffer): Promise<number> =>
+  new Promise((resolve, reject) => {
+    fs.read(fd, buffer, 0, buffer.length, null, (err, n) => (err ? reject(err) : resolve(n)));
+  });
 
 /**
  * The UTF-8 text of `path`, or undefined when it does not exist. A symlink at the path is refused
@@ -20,10 +37,18 @@ export async function readFileIfExists(
   path: string,
   opts: ReadFileOptions = {},
 ): Promise<string | undefined> {
+  return (await readFileWithIdentity(path, opts))?.text;
+}
+
+/** readFileIfExists, plus the file's identity (see fileIdentity) as it was when read. */
+export async function readFileWithIdentity(
+  path: string,
+  opts: ReadFileOptions = {},
+): Promise<FileRead | undefined> {
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
-  let handle: FileHandle;
+  let fd: number;
   try {
-    handle = await open(path, READ_FLAGS);
+    fd = await fdOpen(path, READ_FLAGS);
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOENT') return undefined;
@@ -36,30 +61,50 @@ export async function readFileIfExists(
     throw fileIoError('read', path, err);
   }
   try {
-    const stats = await handle.stat();
+    const stats = await fdStat(fd, { bigint: true });
     if (!stats.isFile()) {
       throw new TokenwardenError('FILE_UNSAFE', `refusing to read ${path}: it is not a regular file`);
     }
-    if (stats.size > maxBytes) throw tooLarge(path, maxBytes);
+    const size = Number(stats.size);
+    if (size > maxBytes) throw tooLarge(path, maxBytes);
     // Read at most one byte past the limit, so that a file growing under us is still caught.
-    const chunkSize = Math.min(maxBytes + 1, Math.max(stats.size + 1, 4096));
+    const chunkSize = Math.min(maxBytes + 1, Math.max(size + 1, 4096));
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {
       const chunk = Buffer.allocUnsafe(Math.min(chunkSize, maxBytes + 1 - total));
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+      const bytesRead = await fdRead(fd, chunk);
       if (bytesRead === 0) break;
       chunks.push(chunk.subarray(0, bytesRead));
       total += bytesRead;
       if (total > maxBytes) throw tooLarge(path, maxBytes);
+      // A short read of a regular file is its end: no second read just to see zero bytes.
+      if (bytesRead < chunk.length) break;
     }
-    return Buffer.concat(chunks, total).toString('utf8');
+    return { text: Buffer.concat(chunks, total).toString('utf8'), identity: identityOf(stats) };
   } catch (err) {
     if (err instanceof TokenwardenError) throw err;
     throw fileIoError('read', path, err);
   } finally {
-    await handle.close().catch(() => undefined);
+    await fdClose(fd).catch(() => undefined);
   }
+}
+
+/**
+ * Device, inode, size, change and modification times (nanoseconds): equal identities mean the file at
+ * `path` was neither replaced (rename gives a new inode) nor written in between. undefined when absent.
+ */
+export async function fileIdentity(path: string): Promise<string | undefined> {
+  try {
+    return identityOf(await lstatBig(path, { bigint: true }));
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw fileIoError('read', path, err);
+  }
+}
+
+function identityOf(s: fs.BigIntStats): string {
+  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
 }
 
 function tooLarge(path: string, maxBytes: number): TokenwardenError {

@@ -55,8 +55,10 @@ export async function writeFileAtomic(
       if (opts.uid !== undefined || opts.gid !== undefined) {
         await fdOps.fchown(fd, opts.uid ?? -1, opts.gid ?? -1);
       }
-      // After chown, which may clear set-id bits, so the mode ends up exactly as asked.
-      await fdOps.fchmod(fd, mode);
+      // After chown, which may clear set-id bits, so the mode ends up exactly as asked. The temp file was
+      // created 0600: when that is what is asked and the umask took nothing from it, it is exact already.
+      const owned = opts.uid !== undefined || opts.gid !== undefined;
+      if (owned || mode !== 0o600 || (processUmask() & 0o600) !== 0) await fdOps.fchmod(fd, mode);
       // One fsync after the owner and mode too, so the renamed file cannot come back with 0600/root.
       if (opts.durable !== false) await fdOps.fsync(fd);
     } finally {
@@ -70,6 +72,14 @@ export async function writeFileAtomic(
     if (err instanceof TokenwardenError) throw err;
     throw fileIoError('write', path, err);
   }
+}
+
+let umask: number | undefined;
+/** The process umask, read once (tokenwarden never changes it). */
+function processUmask(): number {
+  // process.umask() with no argument reads it; it is only documentation-deprecated (DEP0139).
+  umask ??= process.umask();
+  return umask;
 }
 
 /**

@@ -3,7 +3,9 @@ import { type AccountConfig, configError, type RenewerConfig, type TokenConfig }
 import { TokenwardenError } from '../errors.js';
 import {
   checkWriteTarget,
-  readFileIfExists,
+  type FileRead,
+  fileIdentity,
+  readFileWithIdentity,
   resolveGid,
   resolveUid,
   writeFileAtomic,
@@ -59,6 +61,8 @@ interface Candidate {
   token: TokenConfig;
   reason: RenewReason | undefined;
   currentExp: number | undefined;
+  /** The token file's identity when it was read ('absent' when there was none). */
+  identity?: string | undefined;
   /** Owner and group resolved to ids by the preflight. */
   ids?: { uid?: number; gid?: number };
 }
@@ -145,25 +149,39 @@ async function inspectCandidate(
   clock: () => number,
   force?: boolean,
 ): Promise<Candidate> {
-  const current = await readCurrent(token.tokenPath);
+  const { current, identity } = await readCurrent(token.tokenPath);
   const currentExp = typeof current === 'object' ? current.claims.exp : undefined;
   const reason = renewReason(current, token, nowSeconds(clock), force);
-  return { token, reason, currentExp };
+  return { token, reason, currentExp, identity };
 }
 
-async function readCurrent(path: string): Promise<DecodedToken | 'missing' | 'unreadable'> {
-  let text: string | undefined;
+async function readCurrent(
+  path: string,
+): Promise<{ current: DecodedToken | 'missing' | 'unreadable'; identity?: string | undefined }> {
+  let read: FileRead | undefined;
   try {
-    text = await readFileIfExists(path, { maxBytes: 64 * 1024 });
+    read = await readFileWithIdentity(path, { maxBytes: 64 * 1024 });
   } catch {
-    return 'unreadable';
+    return { current: 'unreadable' };
   }
-  if (text === undefined || text.trim() === '') return 'missing';
+  if (read === undefined) return { current: 'missing', identity: 'absent' };
+  if (read.text.trim() === '') return { current: 'missing', identity: read.identity };
   try {
-    return decodeToken(text);
+    return { current: decodeToken(read.text), identity: read.identity };
   } catch {
-    return 'unreadable';
+    return { current: 'unreadable', identity: read.identity };
   }
+}
+
+/**
+ * Is the token file still exactly what the candidate saw? Then its decision stands (time only makes a due
+ * token more due), and the file need not be read again under the lock.
+ */
+async function unchangedSince(c: Candidate): Promise<boolean> {
+  if (c.identity === undefined) return false;
+  const now = await fileIdentity(c.token.tokenPath).catch(() => null);
+  if (now === null) return false;
+  return (now ?? 'absent') === c.identity;
 }
 
 function outcome(token: TokenConfig, result: TokenResult, extra: Partial<TokenOutcome> = {}): TokenOutcome {
@@ -356,7 +374,9 @@ async function renewOne(
 ): Promise<TokenOutcome> {
   const { token } = c;
   // Another process may have renewed it while we waited for the lock.
-  const again = await inspectCandidate(token, clock, options.force && c.reason === 'forced');
+  const again = (await unchangedSince(c))
+    ? c
+    : await inspectCandidate(token, clock, options.force && c.reason === 'forced');
   if (again.reason === undefined) return outcome(token, 'fresh', { expiresAt: again.currentExp });
   const response = await mint(session, token, options);
   const accessToken = response.accessToken.reveal();
