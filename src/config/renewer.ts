@@ -1,4 +1,5 @@
 import { isAbsolute, join, resolve } from 'node:path';
+import { isLoopbackUrl } from '../oidc/loopback.js';
 import { Secret } from '../secret.js';
 import {
   ACCOUNT_OPTIONS,
@@ -398,6 +399,9 @@ function httpUrl(r: SectionReader, value: IniValue): string {
     r.fail(value.line, `${value.name} must not contain a user name or password`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') r.bad(value, 'is not an https:// URL');
+  // Checked here, before any network call, not at the first request of a run.
+  if (url.protocol === 'http:' && !isLoopbackUrl(url))
+    r.bad(value, 'must use https (plain http only on loopback)');
   return value.value;
 }
 

@@ -1,13 +1,10 @@
 import * as oc from 'openid-client';
 import { TokenwardenError } from '../errors.js';
 import { translateError } from './errors.js';
+import { isLoopbackUrl } from './loopback.js';
 import type { ClientSpec, RequestContext } from './types.js';
 
-/** Loopback issuers may use plain http (tests, `demo`, `test-issuer`); anything else must be https. */
-export function isLoopbackUrl(url: URL): boolean {
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
+export { isLoopbackUrl };
 
 export function parseIssuerUrl(value: string, field = 'issuer'): URL {
   let url: URL;

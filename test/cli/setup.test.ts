@@ -282,7 +282,7 @@ describe('setup', () => {
     assert.equal(run.code, 3, run.stderr);
     assert.match(
       run.stderr,
-      /^tokenwarden: .*config\.ini line 1: Config for \[account vo2\]: issuer http:\/\/iam\.example\.org\/ must use https/m,
+      /^tokenwarden: .*config\.ini line 3: Config for \[account vo2\]: issuer = "http:\/\/iam\.example\.org\/" must use https/m,
     );
     assert.deepEqual(await readdir(dir, { recursive: true }), ['config.ini']);
   });

@@ -375,6 +375,11 @@ describe('resolveRenewerConfig: every error names the file, line, section and op
       `${FILE} line 7: Config for [token t]: min_lifetime = "300 # five minutes" is not a whole number of seconds (0 or more)`,
       'configparser keeps inline comments as part of the value: put the comment on a line of its own',
     );
+    // Plain http is for loopback test issuers only, and that is said before any network call.
+    expectError(
+      '[account a]\npassword_file = /a.pw\nissuer = http://iam.example.org/\n',
+      `${FILE} line 3: Config for [account a]: issuer = "http://iam.example.org/" must use https (plain http only on loopback)`,
+    );
     // An inline comment after a URL or a path would be kept in the value: refused, not encoded.
     const hint =
       'configparser keeps inline comments as part of the value: put the comment on a line of its own';
