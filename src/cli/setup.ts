@@ -202,7 +202,7 @@ async function planSetup(args: ParsedArgs, io: CliIO): Promise<SetupPlan> {
     });
   }
   if (issuerOpt === undefined && existing !== undefined) {
-    // The config reader takes any http(s) URL; setup also needs https off loopback: say where it is.
+    // setup's own checks (no query, fragment or credentials in the URL) apply to a config issuer too.
     try {
       checkIssuerUrl(issuer);
     } catch (err) {
