@@ -1,5 +1,5 @@
 import { readFileIfExists } from '../files/index.js';
-import { readTokenStatus } from '../renewal/index.js';
+import { readAccountStatus, type TokenStatus } from '../renewal/index.js';
 import { decodeToken, formatDuration, nowSeconds } from '../tokens/index.js';
 import type { Command } from './command.js';
 import { CONFIG_OPTION, JSON_OPTION, loadConfig } from './shared.js';
@@ -25,8 +25,10 @@ last attempt failed), needs-login (the issuer refused the refresh token: run set
     const config = await loadConfig(args, io);
     const now = nowSeconds();
     const rows: Row[] = [];
+    const byAccount = new Map<string, Promise<Record<string, TokenStatus>>>();
     for (const t of config.tokens) {
-      const status = await readTokenStatus(config.stateDir, t.name);
+      if (!byAccount.has(t.account)) byAccount.set(t.account, readAccountStatus(config.stateDir, t.account));
+      const status = (await byAccount.get(t.account))?.[t.name];
       let left: number | null = null;
       try {
         const text = await readFileIfExists(t.tokenPath, { maxBytes: 64 * 1024 });

@@ -2,10 +2,11 @@ export { isNoWorse, type RenewReason, renewReason, type Wanted } from './policy.
 export { type RefreshArgs, refreshWithRotation } from './refresh.js';
 export { mapLimit, type RenewOptions, renewTokens, type TokenOutcome, type TokenResult } from './renew.js';
 export {
-  listStatusFiles,
-  readTokenStatus,
+  type AccountStatusFile,
+  mergeTokenStatus,
+  readAccountStatus,
   statusFile,
   type TokenState,
   type TokenStatus,
-  writeTokenStatus,
+  updateAccountStatus,
 } from './status.js';

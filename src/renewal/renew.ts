@@ -23,7 +23,7 @@ import type { AccountRecord, CredentialStore } from '../store/index.js';
 import { type DecodedToken, decodeToken, nowSeconds } from '../tokens/index.js';
 import { isNoWorse, type RenewReason, renewReason } from './policy.js';
 import { refreshWithRotation } from './refresh.js';
-import { readTokenStatus, type TokenStatus, writeTokenStatus } from './status.js';
+import { type TokenStatus, updateAccountStatus } from './status.js';
 
 export type TokenResult = 'renewed' | 'fresh' | 'failed';
 
@@ -79,6 +79,7 @@ export async function renewTokens(options: RenewOptions): Promise<TokenOutcome[]
   const selected = config.tokens.filter((t) => !options.only?.length || options.only.includes(t.name));
   const candidates = await mapLimit(selected, 64, (token) => inspectCandidate(token, clock, options.force));
   const outcomes: TokenOutcome[] = [];
+  const status = new StatusRecorder(config.stateDir, clock);
   const record = (o: TokenOutcome) => {
     outcomes.push(o);
     options.onOutcome?.(o);
@@ -95,7 +96,7 @@ export async function renewTokens(options: RenewOptions): Promise<TokenOutcome[]
       c.ids = await preflight(config, c.token);
       return c;
     } catch (err) {
-      record(await fail(c.token, asError(err), options, clock));
+      record(fail(c.token, asError(err), status));
       return undefined;
     }
   });
@@ -108,8 +109,10 @@ export async function renewTokens(options: RenewOptions): Promise<TokenOutcome[]
   await mapLimit([...byAccount], options.concurrency ?? 16, async ([accountName, due]) => {
     const account = config.accounts.get(accountName);
     if (account === undefined) throw new TokenwardenError('INTERNAL', `account ${accountName} vanished`);
-    for (const o of await renewAccount(account, due, options, clock)) record(o);
+    for (const o of await renewAccount(account, due, options, clock, status)) record(o);
   });
+  // Accounts whose every due token failed the preflight have not been written yet.
+  await status.flushAll();
   const order = new Map(selected.map((t, i) => [t.name, i]));
   return outcomes.sort((a, b) => (order.get(a.token) ?? 0) - (order.get(b.token) ?? 0));
 }
@@ -198,6 +201,7 @@ async function renewAccount(
   due: Candidate[],
   options: RenewOptions,
   clock: () => number,
+  status: StatusRecorder,
 ): Promise<TokenOutcome[]> {
   const results: TokenOutcome[] = [];
   // Each request has the account's timeout; all of them also end when the run's deadline fires.
@@ -220,24 +224,27 @@ async function renewAccount(
             );
           }
           if (fatal !== undefined) {
-            results.push(await fail(c.token, fatal, options, clock));
+            results.push(fail(c.token, fatal, status));
             continue;
           }
           try {
-            results.push(await renewOne(c, session, options, clock));
+            results.push(await renewOne(c, session, options, clock, status));
           } catch (err) {
             const e = asError(err);
             if (isTransportFailure(e) || e.code === 'NEEDS_LOGIN') fatal = e;
-            results.push(await fail(c.token, e, options, clock));
+            results.push(fail(c.token, e, status));
           }
         }
+        // Still under the lock: no other renew of this account writes its status file meanwhile.
+        await status.flush(account.name);
       },
       { timeoutMs: 10 * 60_000, ...(options.signal ? { signal: options.signal } : {}) },
     );
   } catch (err) {
     const e = asError(err);
     const done = new Set(results.map((r) => r.token));
-    for (const c of due) if (!done.has(c.token.name)) results.push(await fail(c.token, e, options, clock));
+    for (const c of due) if (!done.has(c.token.name)) results.push(fail(c.token, e, status));
+    await status.flush(account.name);
   }
   return results;
 }
@@ -248,48 +255,46 @@ function asError(err: unknown): TokenwardenError {
     : new TokenwardenError('INTERNAL', err instanceof Error ? err.message : String(err));
 }
 
-async function fail(
-  token: TokenConfig,
-  error: TokenwardenError,
-  options: RenewOptions,
-  clock: () => number,
-): Promise<TokenOutcome> {
-  const state = error.code === 'NEEDS_LOGIN' ? 'needs-login' : 'failing';
-  // The last success stays on record: `status` must still say when the token on disk was written.
-  const previous = await readTokenStatus(options.config.stateDir, token.name).catch(() => undefined);
-  await saveStatus(
-    options,
-    token,
-    {
-      state,
-      lastError: error.message,
-      lastErrorCode: error.code,
-      ...(previous?.lastRenewal ? { lastRenewal: previous.lastRenewal } : {}),
-      ...(previous?.expiresAt ? { expiresAt: previous.expiresAt } : {}),
-    },
-    clock,
-  );
-  return outcome(token, 'failed', { error });
+/** Collects the status of each attempt and writes each account's file once, not once per token. */
+class StatusRecorder {
+  readonly #pending = new Map<string, TokenStatus[]>();
+  constructor(
+    readonly stateDir: string,
+    readonly clock: () => number,
+  ) {}
+
+  note(token: TokenConfig, fields: Partial<TokenStatus> & { state: TokenStatus['state'] }): void {
+    const list = this.#pending.get(token.account) ?? [];
+    list.push({
+      token: token.name,
+      account: token.account,
+      path: token.tokenPath,
+      lastAttempt: new Date(this.clock()).toISOString(),
+      ...fields,
+    });
+    this.#pending.set(token.account, list);
+  }
+
+  async flush(account: string): Promise<void> {
+    const updates = this.#pending.get(account);
+    this.#pending.delete(account);
+    if (!updates) return;
+    try {
+      await updateAccountStatus(this.stateDir, account, updates);
+    } catch {
+      // Status is informational: failing to record it must not fail a renewal that worked.
+    }
+  }
+
+  async flushAll(): Promise<void> {
+    await Promise.all([...this.#pending.keys()].map((a) => this.flush(a)));
+  }
 }
 
-async function saveStatus(
-  options: RenewOptions,
-  token: TokenConfig,
-  fields: Partial<TokenStatus> & { state: TokenStatus['state'] },
-  clock: () => number,
-): Promise<void> {
-  const status: TokenStatus = {
-    token: token.name,
-    account: token.account,
-    path: token.tokenPath,
-    lastAttempt: new Date(clock()).toISOString(),
-    ...fields,
-  };
-  try {
-    await writeTokenStatus(options.config.stateDir, status);
-  } catch {
-    // Status is informational: failing to record it must not fail a renewal that worked.
-  }
+function fail(token: TokenConfig, error: TokenwardenError, status: StatusRecorder): TokenOutcome {
+  const state = error.code === 'NEEDS_LOGIN' ? 'needs-login' : 'failing';
+  status.note(token, { state, lastError: error.message, lastErrorCode: error.code });
+  return outcome(token, 'failed', { error });
 }
 
 /** What one account needs to mint tokens: a client, and for refresh accounts the decrypted record. */
@@ -371,6 +376,7 @@ async function renewOne(
   session: Session,
   options: RenewOptions,
   clock: () => number,
+  status: StatusRecorder,
 ): Promise<TokenOutcome> {
   const { token } = c;
   // Another process may have renewed it while we waited for the lock.
@@ -400,7 +406,7 @@ async function renewOne(
     ...c.ids,
   });
   const at = new Date(clock()).toISOString();
-  await saveStatus(options, token, { state: 'ok', lastRenewal: at, expiresAt: exp }, clock);
+  status.note(token, { state: 'ok', lastRenewal: at, expiresAt: exp });
   return outcome(token, 'renewed', { reason: c.reason, expiresAt: exp });
 }
 
