@@ -259,6 +259,50 @@ describe('agent, add, token, list, remove', () => {
   });
 });
 
+describe('the bearer-file keeper rewrites the token before it runs out, atomically', () => {
+  let world: World;
+  before(async () => {
+    // Six-second tokens, rewritten when fewer than four seconds are left: a rewrite about every 2 s.
+    world = await createWorldWithAccount('vo', { accessTokenTtl: 6 });
+  });
+  after(async () => world.close());
+
+  it('a reader polling the file sees only whole tokens, and a new one before the old expires', async () => {
+    const file = join(world.dir, 'bt_u_keeper');
+    const keeper = await startAgent(world, [
+      '--bearer-account',
+      'vo',
+      '--bearer-file',
+      file,
+      '--bearer-min-valid',
+      '4',
+    ]);
+    try {
+      assert.equal((await runCli(['add', 'vo', '--config', world.config], { env: keeper.env })).code, 0);
+      const seen = new Set<string>();
+      let reads = 0;
+      const deadline = Date.now() + 9000;
+      while (Date.now() < deadline && seen.size < 3) {
+        const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+          if (e.code === 'ENOENT' && seen.size === 0) return undefined; // not written yet
+          throw e;
+        });
+        if (text !== undefined) {
+          reads++;
+          assert.ok(text.endsWith('\n') && text.indexOf('\n') === text.length - 1, 'one whole line');
+          const exp = decodeToken(text).claims.exp as number;
+          assert.ok(exp > Date.now() / 1000, 'never an expired token in the file');
+          seen.add(text);
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      assert.ok(seen.size >= 3, `rewritten before expiry (${seen.size} tokens over ${reads} reads)`);
+    } finally {
+      await stopAgent(keeper.child);
+    }
+  });
+});
+
 describe('agent killed with SIGKILL during refreshes', () => {
   let world: World;
   before(async () => {
