@@ -91,9 +91,11 @@ export async function renewTokens(options: RenewOptions): Promise<TokenOutcome[]
     else due.push(c);
   }
   // Before any network call: a token that could not be written must not spend a refresh grant.
+  // Owner and group names are resolved once per run (getent may ask LDAP), not once per token.
+  const idCache = new Map<string, Promise<number>>();
   const checked = await mapLimit(due, 64, async (c) => {
     try {
-      c.ids = await preflight(config, c.token);
+      c.ids = await preflight(config, c.token, idCache);
       return c;
     } catch (err) {
       record(fail(c.token, asError(err), status));
@@ -122,7 +124,11 @@ export async function renewTokens(options: RenewOptions): Promise<TokenOutcome[]
  * a symlink, not a non-file, not someone else's in a world-writable directory). Errors name the config
  * file, line, section and option.
  */
-async function preflight(config: RenewerConfig, token: TokenConfig): Promise<{ uid?: number; gid?: number }> {
+async function preflight(
+  config: RenewerConfig,
+  token: TokenConfig,
+  idCache: Map<string, Promise<number>>,
+): Promise<{ uid?: number; gid?: number }> {
   const section = `token ${token.name}`;
   const ids: { uid?: number; gid?: number } = {};
   for (const [option, value, resolveId] of [
@@ -131,7 +137,13 @@ async function preflight(config: RenewerConfig, token: TokenConfig): Promise<{ u
   ] as const) {
     if (value === undefined) continue;
     try {
-      ids[option === 'owner' ? 'uid' : 'gid'] = await resolveId(value);
+      const key = `${option}:${value}`;
+      let id = idCache.get(key);
+      if (id === undefined) {
+        id = resolveId(value);
+        idCache.set(key, id);
+      }
+      ids[option === 'owner' ? 'uid' : 'gid'] = await id;
     } catch (err) {
       const e = asError(err);
       throw configError(config.file, token.line, section, `${option}: ${e.message}`, e.hint);
