@@ -1,7 +1,7 @@
-import { mkdir, mkdtemp, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, rmdir, stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { TokenwardenError } from '../errors.js';
 
 /**
@@ -10,7 +10,20 @@ import { TokenwardenError } from '../errors.js';
  */
 export async function newSocketPath(env: Record<string, string | undefined>): Promise<string> {
   if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'tokenwarden', 'agent.sock');
-  return join(await mkdtemp(join(tmpdir(), 'tokenwarden-')), 'agent.sock');
+  return join(await mkdtemp(join(tmpdir(), PRIVATE_DIR_PREFIX)), 'agent.sock');
+}
+
+const PRIVATE_DIR_PREFIX = 'tokenwarden-';
+
+/**
+ * After the agent closed: removes the private directory newSocketPath made under the temp directory
+ * (with its log), so that stopped agents leave nothing in /tmp. Any other directory is left alone.
+ */
+export async function removePrivateSocketDirectory(socketPath: string): Promise<void> {
+  const dir = dirname(socketPath);
+  if (dirname(dir) !== tmpdir() || !basename(dir).startsWith(PRIVATE_DIR_PREFIX)) return;
+  await rm(agentLogPath(socketPath), { force: true });
+  await rmdir(dir).catch(() => undefined); // not empty: something else is in it; keep it
 }
 
 /** Where clients look: `$TOKENWARDEN_SOCK`, else the XDG default. */

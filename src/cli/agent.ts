@@ -2,7 +2,13 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { agentRequest } from '../agent/client.js';
-import { agentLogPath, clientSocketPath, newSocketPath, prepareSocketDirectory } from '../agent/paths.js';
+import {
+  agentLogPath,
+  clientSocketPath,
+  newSocketPath,
+  prepareSocketDirectory,
+  removePrivateSocketDirectory,
+} from '../agent/paths.js';
 import { TokenwardenError } from '../errors.js';
 import { defaultBearerTokenPath } from '../tokens/discovery.js';
 import { LIFETIME_MAX } from './add.js';
@@ -175,5 +181,6 @@ async function runForeground(
   process.once('SIGHUP', () => stop());
   await stopped;
   await agent.close();
+  await removePrivateSocketDirectory(socketPath);
   return { exitCode: 0 };
 }

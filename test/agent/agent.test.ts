@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -399,6 +399,25 @@ describe('the detached agent: start, reuse, --kill, and a failed start that says
         // Already gone, as it should be.
       }
     }
+  });
+
+  it('without XDG_RUNTIME_DIR: a new private directory under TMPDIR, removed when the agent stops', async () => {
+    const tmp = join(world.dir, 'tmp');
+    await mkdir(tmp, { recursive: true });
+    const env = { XDG_RUNTIME_DIR: undefined, TOKENWARDEN_SOCK: undefined, TMPDIR: tmp };
+    const start = await runCli(['agent'], { env });
+    assert.equal(start.code, 0, start.stderr);
+    const sock = /TOKENWARDEN_SOCK=([^;]+);/.exec(start.stdout)?.[1] as string;
+    assert.match(sock, new RegExp(`^${tmp}/tokenwarden-[A-Za-z0-9]{6}/agent\\.sock$`));
+    assert.equal((await stat(join(sock, '..'))).mode & 0o777, 0o700);
+    const kill = await runCli(['agent', '--kill'], { env: { ...env, TOKENWARDEN_SOCK: sock } });
+    assert.equal(kill.code, 0, kill.stderr);
+    let left = ['?'];
+    for (let i = 0; i < 100 && left.length > 0; i++) {
+      left = await readdir(tmp);
+      if (left.length > 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual(left, [], 'the private directory is gone');
   });
 
   it('a socket directory others can enter is refused before anything starts', async () => {
