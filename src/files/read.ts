@@ -1,7 +1,7 @@
-import * as fs from 'node:fs';
+import type * as fs from 'node:fs';
 import { constants } from 'node:fs';
-import { promisify } from 'node:util';
 import { TokenwardenError } from '../errors.js';
+import { fd as fdOps } from './fd.js';
 import { errnoCode, fileIoError } from './io-error.js';
 
 export interface ReadFileOptions {
@@ -18,16 +18,6 @@ export interface FileRead {
 const DEFAULT_MAX_BYTES = 1024 * 1024;
 // O_NONBLOCK so that a FIFO planted at the path cannot hang the open; it is then refused as not a file.
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-
-// File-descriptor calls: cheaper than FileHandle objects (renew reads every token file, twice per run).
-const fdOpen = promisify(fs.open);
-const fdClose = promisify(fs.close);
-const fdStat = promisify(fs.fstat) as (fd: number, opts: { bigint: true }) => Promise<fs.BigIntStats>;
-const lstatBig = promisify(fs.lstat) as (path: string, opts: { bigint: true }) => Promise<fs.BigIntStats>;
-const fdRead = (fd: number, buffer: Buffer): Promise<number> =>
-  new Promise((resolve, reject) => {
-    fs.read(fd, buffer, 0, buffer.length, null, (err, n) => (err ? reject(err) : resolve(n)));
-  });
 
 /**
  * The UTF-8 text of `path`, or undefined when it does not exist. A symlink at the path is refused
@@ -48,7 +38,7 @@ export async function readFileWithIdentity(
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   let fd: number;
   try {
-    fd = await fdOpen(path, READ_FLAGS);
+    fd = await fdOps.open(path, READ_FLAGS);
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOENT') return undefined;
@@ -61,7 +51,7 @@ export async function readFileWithIdentity(
     throw fileIoError('read', path, err);
   }
   try {
-    const stats = await fdStat(fd, { bigint: true });
+    const stats = await fdOps.fstat(fd, { bigint: true });
     if (!stats.isFile()) {
       throw new TokenwardenError('FILE_UNSAFE', `refusing to read ${path}: it is not a regular file`);
     }
@@ -73,7 +63,7 @@ export async function readFileWithIdentity(
     let total = 0;
     for (;;) {
       const chunk = Buffer.allocUnsafe(Math.min(chunkSize, maxBytes + 1 - total));
-      const bytesRead = await fdRead(fd, chunk);
+      const bytesRead = await fdOps.read(fd, chunk);
       if (bytesRead === 0) break;
       chunks.push(chunk.subarray(0, bytesRead));
       total += bytesRead;
@@ -86,7 +76,7 @@ export async function readFileWithIdentity(
     if (err instanceof TokenwardenError) throw err;
     throw fileIoError('read', path, err);
   } finally {
-    await fdClose(fd).catch(() => undefined);
+    await fdOps.close(fd).catch(() => undefined);
   }
 }
 
@@ -96,7 +86,7 @@ export async function readFileWithIdentity(
  */
 export async function fileIdentity(path: string): Promise<string | undefined> {
   try {
-    return identityOf(await lstatBig(path, { bigint: true }));
+    return identityOf(await fdOps.lstat(path, { bigint: true }));
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw fileIoError('read', path, err);

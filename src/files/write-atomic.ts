@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
 import { constants, type Stats } from 'node:fs';
 import { lstat, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { TokenwardenError } from '../errors.js';
+import { fd as fdOps } from './fd.js';
 import { errnoCode, fileIoError } from './io-error.js';
 
 export interface WriteFileAtomicOptions {
@@ -81,24 +80,6 @@ function processUmask(): number {
   umask ??= process.umask();
   return umask;
 }
-
-/**
- * File-descriptor calls, promisified. Cheaper than fs/promises' FileHandle objects on this hot path
- * (renew writes three files per token), with the same syscalls.
- */
-const fdOps = {
-  open: promisify(fs.open),
-  write: (fd: number, buffer: Uint8Array, offset: number, length: number) =>
-    new Promise<number>((resolve, reject) => {
-      fs.write(fd, buffer, offset, length, null, (err, written) => (err ? reject(err) : resolve(written)));
-    }),
-  fchown: promisify(fs.fchown),
-  fchmod: promisify(fs.fchmod),
-  fsync: promisify(fs.fsync),
-  close: promisify(fs.close),
-  rename: promisify(fs.rename),
-  unlink: promisify(fs.unlink),
-};
 
 async function writeAll(fd: number, bytes: Uint8Array): Promise<void> {
   let offset = 0;
