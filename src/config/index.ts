@@ -8,7 +8,7 @@ export {
   DEFAULT_TOKEN_MODE,
   TOKEN_OPTIONS,
 } from './defaults.js';
-export { configError } from './errors.js';
+export { configError, configFailure, configPlace } from './errors.js';
 export {
   DEFAULT_SECTION,
   type GetOptionOptions,

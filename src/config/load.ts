@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { TokenwardenError } from '../errors.js';
 import { Secret } from '../secret.js';
 import { DEFAULT_CONFIG_PATH } from './defaults.js';
+import { configPlace } from './errors.js';
 import { parseIni } from './ini.js';
 import { resolveRenewerConfig } from './renewer.js';
 import type { RenewerConfig } from './types.js';
@@ -91,7 +92,7 @@ export async function checkAccountFiles(config: RenewerConfig): Promise<Map<stri
     checked.add(token.account);
     const account = config.accounts.get(token.account);
     if (account === undefined) continue; // resolveRenewerConfig has already refused such a config
-    const context = `${config.file} line ${account.line}: Config for [account ${account.name}]`;
+    const context = configPlace(config.file, account.line, `account ${account.name}`);
     if (account.kind === 'refresh') {
       passwords.set(account.name, await readPasswordFile(account.passwordFile, context));
     } else if (account.clientSecretFile !== undefined) {

@@ -1,5 +1,11 @@
 import type * as oc from 'openid-client';
-import { type AccountConfig, configError, type RenewerConfig, type TokenConfig } from '../config/index.js';
+import {
+  type AccountConfig,
+  configError,
+  configFailure,
+  type RenewerConfig,
+  type TokenConfig,
+} from '../config/index.js';
 import { TokenwardenError } from '../errors.js';
 import {
   checkWriteTarget,
@@ -153,8 +159,10 @@ async function preflight(
     await checkWriteTarget(token.tokenPath, { mode: token.mode, ...ids });
   } catch (err) {
     const e = asError(err);
-    const wrapped = configError(config.file, token.line, section, `token_path: ${e.message}`, e.hint);
-    throw new TokenwardenError(e.code, wrapped.message, { cause: e, ...(e.hint ? { hint: e.hint } : {}) });
+    throw configFailure(e.code, config.file, token.line, section, `token_path: ${e.message}`, {
+      cause: e,
+      ...(e.hint ? { hint: e.hint } : {}),
+    });
   }
   return ids;
 }
@@ -345,9 +353,12 @@ async function openSession(
     const e = asError(err);
     if (e.code !== 'STORE_DECRYPT_FAILED') throw e;
     // Same fixed reason (it says nothing about what failed), but naming the files the admin must check.
-    throw new TokenwardenError(
+    throw configFailure(
       'STORE_DECRYPT_FAILED',
-      `${options.config.file} line ${account.line}: Config for [account ${account.name}]: cannot decrypt credential_file ${account.credentialFile} with password_file ${account.passwordFile}: wrong password, or the file was altered`,
+      options.config.file,
+      account.line,
+      `account ${account.name}`,
+      `cannot decrypt credential_file ${account.credentialFile} with password_file ${account.passwordFile}: wrong password, or the file was altered`,
       {
         cause: e,
         hint: `check password_file; if the credential was damaged, run: tokenwarden setup ${account.name} --config ${options.config.file}`,
