@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { TokenwardenError } from '../errors.js';
 
+/** The name prefix of the private socket directory made when XDG_RUNTIME_DIR is unset. */
+const PRIVATE_DIR_PREFIX = 'tokenwarden-';
+
 /**
  * Where the agent's socket lives: `$XDG_RUNTIME_DIR/tokenwarden/agent.sock` (a per-user 0700 tmpfs), or,
  * without XDG_RUNTIME_DIR, a fresh private directory with an unpredictable name (never a fixed /tmp path).
@@ -12,8 +15,6 @@ export async function newSocketPath(env: Record<string, string | undefined>): Pr
   if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'tokenwarden', 'agent.sock');
   return join(await mkdtemp(join(tmpdir(), PRIVATE_DIR_PREFIX)), 'agent.sock');
 }
-
-const PRIVATE_DIR_PREFIX = 'tokenwarden-';
 
 /**
  * After the agent closed: removes the private directory newSocketPath made under the temp directory

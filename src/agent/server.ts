@@ -199,12 +199,6 @@ export function createAgent(options: AgentOptions): Agent {
     tokens,
     async start() {
       await prepareSocketDirectory(options.socketPath);
-      if (await socketIsLive(options.socketPath)) {
-        // Removing it would orphan that agent: its accounts stay decrypted in memory, unreachable.
-        throw new TokenwardenError('USAGE', `an agent is already running on ${options.socketPath}`, {
-          hint: 'stop it with: tokenwarden agent --kill, or give another --socket',
-        });
-      }
       const existing = await lstat(options.socketPath).catch(() => undefined);
       if (existing !== undefined && !existing.isSocket()) {
         throw new TokenwardenError(
@@ -212,6 +206,12 @@ export function createAgent(options: AgentOptions): Agent {
           `refusing to start: ${options.socketPath} exists and is not a socket`,
           { hint: 'remove it, or give another --socket' },
         );
+      }
+      if (await socketIsLive(options.socketPath)) {
+        // Removing it would orphan that agent: its accounts stay decrypted in memory, unreachable.
+        throw new TokenwardenError('USAGE', `an agent is already running on ${options.socketPath}`, {
+          hint: 'stop it with: tokenwarden agent --kill, or give another --socket',
+        });
       }
       // A socket nobody answers on is a crashed agent's: replace it.
       await rm(options.socketPath, { force: true });
