@@ -1,11 +1,8 @@
 import { TokenwardenError } from '../errors.js';
 import { locateAccount, PASSWORD_OPTIONS, readPassword } from './account-source.js';
 import { askAgent } from './agent-client.js';
-import { type Command, secondsOpt } from './command.js';
+import { type Command, LIFETIME_MAX, secondsOpt } from './command.js';
 import { CONFIG_OPTION } from './shared.js';
-
-/** Ten years: longer is a typo, not a wish. */
-export const LIFETIME_MAX = 10 * 365 * 86400;
 
 export const command: Command = {
   name: 'add',

@@ -11,9 +11,16 @@ import {
 } from '../agent/paths.js';
 import { TokenwardenError } from '../errors.js';
 import { defaultBearerTokenPath } from '../tokens/discovery.js';
-import { LIFETIME_MAX } from './add.js';
 import { askAgent } from './agent-client.js';
-import { boolOpt, type CliIO, type Command, type ParsedArgs, secondsOpt, stringOpt } from './command.js';
+import {
+  boolOpt,
+  type CliIO,
+  type Command,
+  LIFETIME_MAX,
+  type ParsedArgs,
+  secondsOpt,
+  stringOpt,
+} from './command.js';
 
 export const command: Command = {
   name: 'agent',

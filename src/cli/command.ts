@@ -56,6 +56,9 @@ export function listOpt(args: ParsedArgs, name: string): string[] {
   return Array.isArray(v) ? (v as string[]) : typeof v === 'string' ? [v] : [];
 }
 
+/** The longest an account stays loaded in the agent: ten years; longer is a typo, not a wish. */
+export const LIFETIME_MAX = 10 * 365 * 86400;
+
 /** Node's timers hold at most 2^31-1 ms (about 24.8 days); a longer deadline would fire at once. */
 export const MAX_TIMER_SECONDS = 2_000_000;
 
