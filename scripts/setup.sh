@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the test suite and benchmarks need on a fresh Debian 12 machine:
-# the Debian peers (PEERS.md) and the npm packages pinned by package-lock.json (which also builds dist/).
+# the Debian peers (docs/testing.md) and the npm packages of package-lock.json (which also builds dist/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -30,7 +30,7 @@ export interface CommandResult {
   json?: unknown;
 }
 
-/** One command per file (CONVENTIONS 9): its name, one-line summary, usage, options and run. */
+/** One command per file (docs/architecture.md convention 8): name, summary, usage, options and run. */
 export interface Command {
   name: string;
   summary: string;

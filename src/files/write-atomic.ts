@@ -27,7 +27,7 @@ const TEMP_ATTEMPTS = 5;
 
 /**
  * Replaces `path` with `data` so that every reader sees either the old file or the whole new one, never
- * an empty or partial file (DESIGN 4.2, invariant 3): a temp file is created exclusively (O_EXCL,
+ * an empty or partial file (docs/architecture.md invariant 3): a temp file is made exclusively (O_EXCL,
  * O_NOFOLLOW, 0600) in the same directory, written, given its owner and mode, fsynced, renamed over the
  * target, and the directory is fsynced. rename(2) replaces a symlink at the target rather than following
  * it, but a symlink there is refused anyway (FILE_UNSAFE), as is, in a world-writable directory such as

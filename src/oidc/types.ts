@@ -16,7 +16,7 @@ export interface ClientSpec {
   tokenEndpoint?: string | undefined;
 }
 
-/** Per-call settings: every network call has a deadline (DESIGN invariant 4). */
+/** Per-call settings: every network call has a deadline (docs/architecture.md invariant 4). */
 export interface RequestContext {
   /** Seconds before one HTTP request is abandoned. */
   timeoutSeconds: number;

@@ -44,7 +44,7 @@ function isSubset(wanted: readonly string[], have: readonly string[]): boolean {
 }
 
 /**
- * A new token may replace the current one only if it lives at least as long (DESIGN invariant 3).
+ * A new token may replace the old one only if it lives at least as long (docs/architecture.md invariant 3).
  * Tokens without `exp` compare as never expiring.
  */
 export function isNoWorse(candidateExp: number | undefined, currentExp: number | undefined): boolean {

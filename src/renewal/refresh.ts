@@ -21,7 +21,7 @@ export interface RefreshArgs {
 
 /**
  * One refresh grant for an account whose lock the caller holds. A rotated refresh token is durably stored
- * before the new access token is returned, so before it is used anywhere (DESIGN invariant 1); the one it
+ * before the new access token is returned or used (docs/architecture.md invariant 1); the one it
  * replaces is kept as `previousRefreshToken`. `invalid_grant` marks the account `needsLogin` (so headless
  * runs stop using a dead token) and becomes a NEEDS_LOGIN error saying what to run.
  */

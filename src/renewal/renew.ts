@@ -371,7 +371,7 @@ async function openSession(
     });
   }
   if (record.needsLogin) {
-    // Do not even contact the issuer with a refresh token it has refused (DESIGN invariant 5).
+    // Do not even contact the issuer with a refresh token it has refused (docs/architecture.md invariant 5).
     throw new TokenwardenError(
       'NEEDS_LOGIN',
       `account ${account.name} needs a new login (since ${record.needsLogin.since}: ${record.needsLogin.reason})`,

@@ -4,8 +4,8 @@ import type { AccountRecord } from './record.js';
  * The credential store contract, which every adapter (encrypted files, PostgreSQL) implements and
  * test/store/contract.ts checks. An adapter keeps one record per account, encrypted at rest, and
  * serializes refreshes of one account across every process (and host) that shares it: issuers with
- * refresh-token reuse detection revoke the whole grant when one refresh token is used twice (DESIGN
- * invariant 2).
+ * refresh-token reuse detection revoke the whole grant when one refresh token is used twice
+ * (docs/architecture.md invariant 2).
  *
  * Records hold their secrets as `Secret`s: an adapter reveals them only to encrypt them, and hands back
  * `Secret`s again, so a loaded record can be logged without leaking anything.

@@ -21,7 +21,7 @@ export interface AccountRecord {
   tokenEndpointAuthMethod?: string;
   /** The current refresh token. */
   refreshToken?: Secret;
-  /** The refresh token it replaced, kept until the new one has worked once (DESIGN invariant 1). */
+  /** The refresh token it replaced, kept until the new one worked once (docs/architecture.md invariant 1). */
   previousRefreshToken?: Secret;
   /** Scopes granted at setup. */
   scope: string[];

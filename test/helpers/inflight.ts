@@ -33,7 +33,7 @@ export async function storedRefreshTokenState(
     const savedAt = (await stat(file)).mtimeMs;
     assert.ok(consumedAt > savedAt, `${account}: a rotated refresh token was replaced by a stale one`);
     // The access token of that exchange must not have reached any token file: it may only be written
-    // after the refresh token that came with it is stored (DESIGN invariant 1).
+    // after the refresh token that came with it is stored (docs/architecture.md invariant 1).
     const issued = world.issuer.accessTokenIssuedFor(record.refreshToken.reveal());
     if (issued !== undefined) {
       for (const f of await readdir(world.tokens)) {

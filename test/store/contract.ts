@@ -120,7 +120,7 @@ function spawnWorker(fixture: StoreFixture, task: Record<string, unknown>): Work
 }
 
 /**
- * The assertions every CredentialStore adapter must pass (CONVENTIONS 7). `makeFixture` is called
+ * What every CredentialStore adapter must pass (docs/architecture.md convention 7). `makeFixture` is called
  * once per test and its storage removed after it.
  */
 export function runStoreContract(name: string, makeFixture: () => Promise<StoreFixture>): void {

@@ -73,7 +73,7 @@ export interface OidcGenRun {
   userCode: string | undefined;
 }
 
-/** Runs `oidc-gen` through the device flow (PEERS.md section 2), approving its code when it shows it. */
+/** Runs `oidc-gen` through the device flow (docs/testing.md section 3.2), approving the code it shows. */
 export function runOidcGenDeviceFlow(o: OidcGenOptions): Promise<OidcGenRun> {
   return new Promise((resolve, reject) => {
     const args = [
