@@ -27,6 +27,7 @@ import {
 import type { Secret } from '../secret.js';
 import type { AccountRecord, CredentialStore } from '../store/index.js';
 import { type DecodedToken, decodeToken, nowSeconds } from '../tokens/index.js';
+import { missingCredentialHint } from './login-hint.js';
 import { isNoWorse, type RenewReason, renewReason } from './policy.js';
 import { refreshWithRotation } from './refresh.js';
 import { type TokenStatus, updateAccountStatus } from './status.js';
@@ -367,7 +368,7 @@ async function openSession(
   }
   if (record === undefined) {
     throw new TokenwardenError('STORE_NOT_FOUND', `no credential for [account ${account.name}] yet`, {
-      hint: `run: tokenwarden setup ${account.name} --config ${options.config.file}`,
+      hint: missingCredentialHint(account.name, options.config.file),
     });
   }
   if (record.needsLogin) {
