@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, lstat, mkdir } from 'node:fs/promises';
+import { lstat, mkdir, open, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { findOidcAgentAccountFile, readOidcAgentAccount } from '../agent/oidc-agent/index.js';
 import {
@@ -156,7 +156,7 @@ async function migrateAsUser(
   options: { dryRun: boolean; oidcDir: string | undefined },
 ): Promise<MigrationResult> {
   const result: MigrationResult = { accounts: [], problems: [], warnings: [] };
-  if (!(await canAccess(config.file, constants.R_OK))) {
+  if (!(await canRead(config.file))) {
     result.problems.push(
       `${user.name} cannot read ${config.file}: renew as ${user.name} would fail (osg-token-renewer installs it 0640 root:${user.name})`,
     );
@@ -178,7 +178,7 @@ async function migrateAsUser(
   // place: the directory itself must be writable by the user.
   const dirs = new Set(config.tokens.map((t) => dirname(t.tokenPath)));
   for (const dir of dirs) {
-    if (!(await canAccess(dir, constants.W_OK | constants.X_OK))) {
+    if (!(await mayWriteDirectory(dir, user))) {
       const names = config.tokens.filter((t) => dirname(t.tokenPath) === dir).map((t) => `[token ${t.name}]`);
       result.warnings.push(
         `${user.name} cannot write ${dir}, so renew cannot renew ${names.join(', ')}: give the directory to ${user.name} (osg-token-renewer's package makes /etc/osg/tokens root:${user.name} 0770)`,
@@ -297,11 +297,29 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-async function canAccess(path: string, mode: number): Promise<boolean> {
-  return access(path, mode).then(
-    () => true,
-    () => false,
-  );
+/** Whether this process (its effective ids: access(2) would check the real ones) can open `path`. */
+async function canRead(path: string): Promise<boolean> {
+  try {
+    const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    await handle.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether `user` may create and rename files in `dir`, from its mode bits (ACLs aside): access(2) checks
+ * the real uid, not the effective one asServiceUser sets, and a trial write would write in --dry-run.
+ */
+async function mayWriteDirectory(dir: string, user: ServiceUser): Promise<boolean> {
+  const st = await stat(dir).catch(() => undefined);
+  if (!st?.isDirectory()) return false;
+  if (user.uid === 0) return true;
+  const groups = new Set([user.gid, ...(process.getgroups?.() ?? [])]);
+  const bits =
+    st.uid === user.uid ? (st.mode >> 6) & 7 : groups.has(st.gid) ? (st.mode >> 3) & 7 : st.mode & 7;
+  return (bits & 3) === 3;
 }
 
 function errnoText(err: unknown): string {
