@@ -8,6 +8,7 @@ import { startTestIssuer, type TestIssuer } from '../../src/testing/index.js';
 import { decodeToken } from '../../src/tokens/index.js';
 import { HAVE_OIDC_AGENT } from '../agent/oidc-agent/oidc-tools.js';
 import { CLI, type CliRun, findLeaks, runCli, transcript } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /*
  * An osg-token-renewer site, built for real as its package and setup script leave it: the system user
@@ -382,5 +383,46 @@ ${token(ROBOT, 'ce', 'audience = https://robot.example.org\nscope = compute.read
     assert.equal(second.code, 0, second.stderr);
     const counts = JSON.parse(second.stdout) as { renewed: number; fresh: number };
     assert.deepEqual([counts.renewed, counts.fresh], [0, 4], 'one-hour tokens stay fresh');
+  });
+
+  it('units --as osg-token-renewer: the old names, User=/Group=osg-token-svc, its state dir writable; drop-ins apply', async () => {
+    const { dir, cleanup } = await tempDir('tw-osg-units-');
+    try {
+      const units = join(dir, 'system');
+      // An admin's drop-in for the old timer, next to where the units go (systemd reads NAME.d/ there).
+      await mkdir(join(units, 'osg-token-renewer.timer.d'), { recursive: true });
+      await writeFile(
+        join(units, 'osg-token-renewer.timer.d', 'site.conf'),
+        '[Timer]\nRandomizedDelaySec=bogus\n',
+      );
+      const run = await runCli(['units', '--as', 'osg-token-renewer', '--install', '--dir', units]);
+      assert.equal(run.code, 0, run.stderr);
+      const service = await readFile(join(units, 'osg-token-renewer.service'), 'utf8');
+      const timer = await readFile(join(units, 'osg-token-renewer.timer'), 'utf8');
+      assert.match(service, new RegExp(`\\nUser=${SVC}\\nGroup=${SVC}\\n`));
+      assert.match(service, new RegExp(`ExecStart=.* renew --config ${CONFIG}\\n`));
+      const rw = /ReadWritePaths=(.*)/.exec(service)?.[1]?.split(' ') ?? [];
+      assert.deepEqual(rw.sort(), [TOKENS, join(HOME, '.local', 'state', 'tokenwarden')].sort());
+      assert.doesNotMatch(
+        service,
+        /StateDirectory=/,
+        "the service user's state is in its home, not /var/lib",
+      );
+      assert.match(timer, /OnUnitActiveSec=10min\nRandomizedDelaySec=3min/);
+      assert.match(run.stdout, /they override the osg-token-renewer package's units of the same names/);
+      assert.match(run.stdout, /systemctl daemon-reload && systemctl reenable osg-token-renewer\.timer/);
+      assert.match(run.stdout, /removing the osg-token-renewer package later disables units of these names/);
+      assert.match(run.stderr, new RegExp(`warning: systemd does not read units from ${units} `));
+      const verify = await sh('systemd-analyze', [
+        'verify',
+        join(units, 'osg-token-renewer.service'),
+        join(units, 'osg-token-renewer.timer'),
+      ]);
+      assert.equal(verify.code, 0, verify.out);
+      // The admin's drop-in is read for our timer: systemd complains about its bogus value, by file name.
+      assert.match(verify.out, /osg-token-renewer\.timer\.d\/site\.conf:2: Failed to parse sec value/);
+    } finally {
+      await cleanup();
+    }
   });
 });
