@@ -64,8 +64,9 @@ function runAsService(
   argv: string[],
   env: Record<string, string> = {},
   onOutput?: (chunk: string) => void,
+  user = SVC,
 ): { child: ChildProcess; done: Promise<CliRun> } {
-  const child = spawn('runuser', ['-u', SVC, '--', ...argv], {
+  const child = spawn('runuser', ['-u', user, '--', ...argv], {
     // runuser sets HOME, USER, LOGNAME and SHELL; nothing of the test's own environment leaks in.
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', ...env },
     cwd: '/',
@@ -383,6 +384,52 @@ ${token(ROBOT, 'ce', 'audience = https://robot.example.org\nscope = compute.read
     assert.equal(second.code, 0, second.stderr);
     const counts = JSON.parse(second.stdout) as { renewed: number; fresh: number };
     assert.deepEqual([counts.renewed, counts.fresh], [0, 4], 'one-hour tokens stay fresh');
+  });
+
+  it('migrate says what would stop renew as the user: an unreadable config, a token directory it cannot write', async () => {
+    const roTokens = join(OSG, 'root-only-tokens');
+    await mkdir(roTokens, { mode: 0o755 });
+    const body = `[account ${CMS}]\npassword_file = ${TOKENS}/${CMS}.pw\n\n[token ro]\naccount = ${CMS}\ntoken_path = ${roTokens}/ro.token\n`;
+    const readable = join(dirname(CONFIG), 'ro.ini');
+    await writeFile(readable, body, { mode: 0o640 });
+    await chown(readable, 0, gid);
+    const dir = await runCli(['migrate', 'osg-token-renewer', '--config', readable, '--dry-run']);
+    assert.equal(dir.code, 0, dir.stderr);
+    assert.match(
+      dir.stderr,
+      new RegExp(
+        `warning: ${SVC} cannot write ${roTokens}, so renew cannot renew \\[token ro\\]: give the directory to ${SVC}`,
+      ),
+    );
+    assert.match(
+      dir.stdout,
+      new RegExp(`runuser -u ${SVC} -- tokenwarden renew --config ${readable} --verbose`),
+    );
+    const secret = join(dirname(CONFIG), 'root-only.ini');
+    await writeFile(secret, body, { mode: 0o600 });
+    const unreadable = await runCli(['migrate', 'osg-token-renewer', '--config', secret, '--dry-run']);
+    assert.equal(unreadable.code, 1, unreadable.stderr);
+    assert.match(
+      unreadable.stdout,
+      new RegExp(`problem: ${SVC} cannot read ${secret}: renew as ${SVC} would fail`),
+    );
+  });
+
+  it('migrate refuses to run as another user, and a command line without what to migrate from', async () => {
+    const asNobody = await runAsService(
+      [process.execPath, CLI, 'migrate', 'osg-token-renewer'],
+      {},
+      undefined,
+      'nobody',
+    ).done;
+    assert.equal(asNobody.code, 2, asNobody.stderr);
+    assert.match(asNobody.stderr, new RegExp(`migrate must run as root \\(or as ${SVC}\\)`));
+    const bare = await runCli(['migrate']);
+    assert.equal(bare.code, 2, bare.stderr);
+    assert.match(bare.stderr, /migrate needs what to migrate from: osg-token-renewer/);
+    const noUser = await runCli(['migrate', 'osg-token-renewer', '--user', 'tw-no-such-user-y']);
+    assert.equal(noUser.code, 2, noUser.stderr);
+    assert.match(noUser.stderr, /--user tw-no-such-user-y: no such user/);
   });
 
   it('units --as osg-token-renewer: the old names, User=/Group=osg-token-svc, its state dir writable; drop-ins apply', async () => {
