@@ -29,6 +29,7 @@ export {
   readClientSecretFile,
   readPasswordFile,
 } from './load.js';
+export { type LoginHintContext, missingCredentialHint } from './login-hint.js';
 export { findOidcAgentDir, oidcAgentDirCandidates } from './oidc-agent-dir.js';
 export { type ResolveContext, resolveRenewerConfig } from './renewer.js';
 export type {

@@ -3,6 +3,7 @@ import {
   type AccountConfig,
   configError,
   configFailure,
+  missingCredentialHint,
   type RenewerConfig,
   type TokenConfig,
 } from '../config/index.js';
@@ -27,7 +28,6 @@ import {
 import type { Secret } from '../secret.js';
 import type { AccountRecord, CredentialStore } from '../store/index.js';
 import { type DecodedToken, decodeToken, nowSeconds } from '../tokens/index.js';
-import { missingCredentialHint } from './login-hint.js';
 import { isNoWorse, type RenewReason, renewReason } from './policy.js';
 import { refreshWithRotation } from './refresh.js';
 import { type TokenStatus, updateAccountStatus } from './status.js';

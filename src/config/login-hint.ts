@@ -1,8 +1,8 @@
 import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { OSG_CONFIG_PATH } from '../config/defaults.js';
-import { findOidcAgentDir } from '../config/oidc-agent-dir.js';
+import { OSG_CONFIG_PATH } from './defaults.js';
+import { findOidcAgentDir } from './oidc-agent-dir.js';
 
 export interface LoginHintContext {
   /** The environment of the running user (default: this process's). */
@@ -15,7 +15,8 @@ export interface LoginHintContext {
  * What to run when a refresh-token account has no credential yet. Where the running user has an
  * oidc-agent account file of that name (what osg-token-renewer's setup made with `oidc-gen`), importing
  * it keeps the existing login: `migrate osg-token-renewer` for osg-token-renewer's own config (it does
- * every account, as root), else `import-oidc-agent`. Otherwise only a new login helps: `setup`.
+ * every account, as root), else `import-oidc-agent`. Otherwise only a new login helps: `setup`. Here,
+ * below the features, so that renew and the agent's `add` can both give it.
  */
 export function missingCredentialHint(
   account: string,
