@@ -34,6 +34,21 @@ export async function lookupServiceUser(name: string): Promise<ServiceUser | und
   return undefined;
 }
 
+/** The name of group `gid` (`getent group`, else /etc/group), or the number itself when it has none. */
+export async function groupName(gid: number): Promise<string> {
+  const viaNss = await new Promise<string | undefined>((resolve) => {
+    execFile('getent', ['group', String(gid)], { timeout: 10_000 }, (err, stdout) =>
+      resolve(err ? undefined : stdout),
+    );
+  });
+  const text = viaNss ?? (await readFile('/etc/group', 'utf8').catch(() => ''));
+  for (const line of text.split('\n')) {
+    const f = line.split(':');
+    if (f[0] && f[2] === String(gid)) return f[0];
+  }
+  return String(gid);
+}
+
 /** lookupServiceUser, failing with a message naming the option when the user does not exist. */
 export async function requireServiceUser(name: string, option: string): Promise<ServiceUser> {
   const user = await lookupServiceUser(name);

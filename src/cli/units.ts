@@ -19,7 +19,7 @@ import {
   type ParsedArgs,
   stringOpt,
 } from './command.js';
-import { requireServiceUser } from './service-user.js';
+import { groupName, requireServiceUser, type ServiceUser } from './service-user.js';
 import { CONFIG_OPTION } from './shared.js';
 
 /** The names, user and config of osg-token-renewer's units, for `units --as osg-token-renewer`. */
@@ -38,6 +38,9 @@ const SYSTEM_UNIT_DIRS = [
   '/usr/lib/systemd/system',
   '/lib/systemd/system',
 ];
+
+/** Where packages put units: a unit written there does not override the package's. */
+const PACKAGE_UNIT_DIRS = ['/usr/lib/systemd/system', '/lib/systemd/system'];
 
 /** The user manager's unit search path (systemd.unit(5), "User Unit Search Path"). */
 function userUnitDirs(env: Record<string, string | undefined>, home: string): string[] {
@@ -69,8 +72,8 @@ creating at most that last directory, and warns when systemd does not read units
 systemctl daemon-reload && systemctl enable --now tokenwarden-renew.timer
 
 --as osg-token-renewer names the units osg-token-renewer.service and osg-token-renewer.timer, runs them
-as User=/Group=${OSG_UNITS.user} (or --user) with ${OSG_CONFIG_PATH} (or --config). Installed in
-/etc/systemd/system, they override the osg-token-renewer package's units of the same names in
+as User=/Group=${OSG_UNITS.user} (or --user and its primary group) with ${OSG_CONFIG_PATH}
+(or --config). Installed in /etc/systemd/system, they override the osg-token-renewer package's units of the same names in
 /usr/lib/systemd/system, and the admin's drop-ins in /etc/systemd/system/osg-token-renewer.timer.d/ (and
 .service.d/) keep applying; then run: systemctl daemon-reload && systemctl reenable osg-token-renewer.timer
 && systemctl restart osg-token-renewer.timer. To go back, remove the two files and run the same commands.
@@ -105,20 +108,27 @@ socket at $XDG_RUNTIME_DIR/tokenwarden/agent.sock; --install writes it into --di
     }
     const osg = as !== undefined;
     const userName = stringOpt(args, 'user') ?? (osg ? OSG_UNITS.user : undefined);
-    const config = await configAs(args, io, userName, osg);
+    const { config, account } = await configAs(args, io, userName, osg);
     const user = userName ?? io.env.USER ?? (io.uid === 0 ? 'root' : String(io.uid));
-    const units = renderUnits(config, user, executable(), osg ? { names: OSG_UNITS, group: user } : {});
+    // osg-token-renewer's unit names its group too (Group=osg-token-svc): the user's primary group.
+    const group = osg && account ? await groupName(account.gid) : undefined;
+    const units = renderUnits(config, user, executable(), osg ? { names: OSG_UNITS, group } : {});
     if (boolOpt(args, 'install')) {
       const given = stringOpt(args, 'dir');
       const dir = given ?? '/etc/systemd/system';
       const warnings = await unitDirWarnings(dir, SYSTEM_UNIT_DIRS);
       await installUnits(dir, units.files, given !== undefined);
-      warnings.push(...(await missingPaths(units.writable)));
-      for (const w of warnings) io.err(`tokenwarden: warning: ${w}\n`);
+      const missing = await missingPaths(units.writable);
+      for (const w of [...warnings, ...missing]) io.err(`tokenwarden: warning: ${w}\n`);
       const [service, timer] = Object.keys(units.files) as [string, string];
+      const overrides = warnings.length === 0 && !PACKAGE_UNIT_DIRS.includes(resolve(dir));
       const next = osg
         ? [
-            `they override the osg-token-renewer package's units of the same names (/usr/lib/systemd/system), and drop-ins in ${join(dir, `${timer}.d`)}/ and ${join(dir, `${service}.d`)}/ keep applying`,
+            ...(overrides
+              ? [
+                  `they take precedence over the osg-token-renewer package's units of the same names in /usr/lib/systemd/system; drop-ins in /etc/systemd/system/${timer}.d/ and /etc/systemd/system/${service}.d/ keep applying`,
+                ]
+              : []),
             `next: systemctl daemon-reload && systemctl reenable ${timer} && systemctl restart ${timer}`,
             `check: systemctl list-timers ${timer}; journalctl -u ${service}`,
             `removing the osg-token-renewer package later disables units of these names: run systemctl enable --now ${timer} after it`,
@@ -133,7 +143,7 @@ socket at $XDG_RUNTIME_DIR/tokenwarden/agent.sock; --install writes it into --di
           ];
       return {
         text: [`wrote ${Object.keys(units.files).join(', ')} into ${dir}`, ...next].join('\n'),
-        json: { dir, files: Object.keys(units.files), warnings, next },
+        json: { dir, files: Object.keys(units.files), warnings: [...warnings, ...missing], next },
       };
     }
     const text = [
@@ -154,13 +164,17 @@ async function configAs(
   io: CliIO,
   userName: string | undefined,
   osg: boolean,
-): Promise<RenewerConfig> {
+): Promise<{ config: RenewerConfig; account?: ServiceUser }> {
   const cliPath =
     stringOpt(args, 'config') || (osg ? io.env.OSG_TOKEN_RENEWER_CONFIG_PATH || OSG_UNITS.config : undefined);
   const path = findConfigPath({ cliPath, env: io.env });
-  if (userName === undefined) return loadRenewerConfig({ path, env: io.env, uid: io.uid, home: io.home });
-  const user = await requireServiceUser(userName, '--user');
-  return loadRenewerConfig({ path, env: { HOME: user.home }, uid: user.uid, home: user.home });
+  if (userName === undefined) {
+    return { config: await loadRenewerConfig({ path, env: io.env, uid: io.uid, home: io.home }) };
+  }
+  const label = stringOpt(args, 'user') === undefined ? '--as osg-token-renewer: user' : '--user';
+  const user = await requireServiceUser(userName, label);
+  const env = { HOME: user.home };
+  return { config: await loadRenewerConfig({ path, env, uid: user.uid, home: user.home }), account: user };
 }
 
 /** Says when systemd will not read units from `dir`: it is not one of its unit search paths. */
