@@ -39,6 +39,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
   add: { summary: 'load an account into the agent', load: () => import('./add.js') },
   remove: { summary: 'unload an account from the agent', load: () => import('./remove.js') },
   list: { summary: 'list the accounts loaded in the agent', load: () => import('./list.js') },
+  migrate: {
+    summary: 'take over an osg-token-renewer site: its oidc-agent accounts, for renew (as root)',
+    load: () => import('./migrate.js'),
+  },
   'import-oidc-agent': {
     summary: 'import an oidc-agent account file as a tokenwarden account',
     load: () => import('./import-oidc-agent.js'),

@@ -18,7 +18,7 @@ export const CONFIG_OPTION: Record<string, OptionSpec> = {
     short: 'c',
     valueName: 'PATH',
     description:
-      'config.ini (default: $OSG_TOKEN_RENEWER_CONFIG_PATH, $TOKENWARDEN_CONFIG, /etc/tokenwarden/config.ini)',
+      'config.ini (default: $OSG_TOKEN_RENEWER_CONFIG_PATH, $TOKENWARDEN_CONFIG, /etc/tokenwarden/config.ini, else /etc/osg/token-renewer/config.ini)',
   },
 };
 

@@ -1,8 +1,14 @@
 import { realpathSync } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, realpath, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_ROOT_STATE_DIR, type RenewerConfig } from '../config/index.js';
+import {
+  DEFAULT_ROOT_STATE_DIR,
+  findConfigPath,
+  loadRenewerConfig,
+  OSG_CONFIG_PATH,
+  type RenewerConfig,
+} from '../config/index.js';
 import { TokenwardenError } from '../errors.js';
 import { writeFileAtomic } from '../files/index.js';
 import {
@@ -13,18 +19,64 @@ import {
   type ParsedArgs,
   stringOpt,
 } from './command.js';
-import { CONFIG_OPTION, loadConfig } from './shared.js';
+import { groupName, requireServiceUser, type ServiceUser } from './service-user.js';
+import { CONFIG_OPTION } from './shared.js';
+
+/** The names, user and config of osg-token-renewer's units, for `units --as osg-token-renewer`. */
+export const OSG_UNITS = {
+  service: 'osg-token-renewer.service',
+  timer: 'osg-token-renewer.timer',
+  user: 'osg-token-svc',
+  config: OSG_CONFIG_PATH,
+} as const;
+
+/** Where systemd's system manager reads units from (systemd.unit(5), "System Unit Search Path"). */
+const SYSTEM_UNIT_DIRS = [
+  '/etc/systemd/system',
+  '/run/systemd/system',
+  '/usr/local/lib/systemd/system',
+  '/usr/lib/systemd/system',
+  '/lib/systemd/system',
+];
+
+/** Where packages put units: a unit written there does not override the package's. */
+const PACKAGE_UNIT_DIRS = ['/usr/lib/systemd/system', '/lib/systemd/system'];
+
+/** The user manager's unit search path (systemd.unit(5), "User Unit Search Path"). */
+function userUnitDirs(env: Record<string, string | undefined>, home: string): string[] {
+  const configHome = env.XDG_CONFIG_HOME || join(home, '.config');
+  const dataHome = env.XDG_DATA_HOME || join(home, '.local', 'share');
+  return [
+    join(configHome, 'systemd', 'user'),
+    '/etc/systemd/user',
+    ...(env.XDG_RUNTIME_DIR ? [join(env.XDG_RUNTIME_DIR, 'systemd', 'user')] : []),
+    '/run/systemd/user',
+    join(dataHome, 'systemd', 'user'),
+    '/usr/local/lib/systemd/user',
+    '/usr/lib/systemd/user',
+  ];
+}
 
 export const command: Command = {
   name: 'units',
   summary:
     'Print (or install) a systemd service + timer for `renew` and the cron line; --agent: a user unit.',
   usage:
-    'units [--config PATH] [--user NAME] [--install] [--dir DIR] | units --agent [--install] [--dir DIR]',
+    'units [--config PATH] [--user NAME] [--as osg-token-renewer] [--install] [--dir DIR] | units --agent [--install] [--dir DIR]',
   details: `The timer runs renew every 10 minutes with RandomizedDelaySec=3min, like osg-token-renewer's.
 The service is a hardened oneshot with TimeoutStartSec; it may write only the token directories and the
-state directory of the config. --install writes the units into --dir (default /etc/systemd/system); then
-run: systemctl daemon-reload && systemctl enable --now tokenwarden-renew.timer
+state directory of the config (for --user, the one renew finds when run as that user: state_dir of
+[DEFAULT], else ~USER/.local/state/tokenwarden; it must exist before the first start, as
+\`tokenwarden migrate\` leaves it). --install writes the units into --dir (default /etc/systemd/system),
+creating at most that last directory, and warns when systemd does not read units from there; then run:
+systemctl daemon-reload && systemctl enable --now tokenwarden-renew.timer
+
+--as osg-token-renewer names the units osg-token-renewer.service and osg-token-renewer.timer, runs them
+as User=/Group=${OSG_UNITS.user} (or --user and its primary group) with ${OSG_CONFIG_PATH}
+(or --config). Installed in /etc/systemd/system, they override the osg-token-renewer package's units of the same names in
+/usr/lib/systemd/system, and the admin's drop-ins in /etc/systemd/system/osg-token-renewer.timer.d/ (and
+.service.d/) keep applying; then run: systemctl daemon-reload && systemctl reenable osg-token-renewer.timer
+&& systemctl restart osg-token-renewer.timer. To go back, remove the two files and run the same commands.
 
 --agent gives instead a systemd user unit that runs the agent (tokenwarden agent --foreground) with its
 socket at $XDG_RUNTIME_DIR/tokenwarden/agent.sock; --install writes it into --dir (default
@@ -32,6 +84,11 @@ socket at $XDG_RUNTIME_DIR/tokenwarden/agent.sock; --install writes it into --di
   options: {
     ...CONFIG_OPTION,
     user: { type: 'string', valueName: 'NAME', description: 'run as this user (default: the current user)' },
+    as: {
+      type: 'string',
+      valueName: 'NAME',
+      description: `osg-token-renewer: its unit names, User=/Group=${OSG_UNITS.user} and config`,
+    },
     agent: { type: 'boolean', description: 'the systemd user unit of the agent instead' },
     install: { type: 'boolean', description: 'write the unit files instead of printing them' },
     dir: {
@@ -42,28 +99,117 @@ socket at $XDG_RUNTIME_DIR/tokenwarden/agent.sock; --install writes it into --di
   },
   async run(args, io) {
     if (boolOpt(args, 'agent')) return agentUnit(args, io);
-    const config = await loadConfig(args, io);
-    const user = stringOpt(args, 'user') ?? io.env.USER ?? (io.uid === 0 ? 'root' : String(io.uid));
-    const units = renderUnits(config, user, executable());
+    const as = stringOpt(args, 'as');
+    if (as !== undefined && as !== 'osg-token-renewer') {
+      throw new TokenwardenError(
+        'USAGE',
+        `--as ${JSON.stringify(as)}: the one name known is osg-token-renewer`,
+      );
+    }
+    const osg = as !== undefined;
+    const userName = stringOpt(args, 'user') ?? (osg ? OSG_UNITS.user : undefined);
+    const { config, account } = await configAs(args, io, userName, osg);
+    const user = userName ?? io.env.USER ?? (io.uid === 0 ? 'root' : String(io.uid));
+    // osg-token-renewer's unit names its group too (Group=osg-token-svc): the user's primary group.
+    const group = osg && account ? await groupName(account.gid) : undefined;
+    const units = renderUnits(config, user, executable(), osg ? { names: OSG_UNITS, group } : {});
     if (boolOpt(args, 'install')) {
-      const dir = stringOpt(args, 'dir') ?? '/etc/systemd/system';
-      await installUnits(dir, units.files);
+      const given = stringOpt(args, 'dir');
+      const dir = given ?? '/etc/systemd/system';
+      const warnings = await unitDirWarnings(dir, SYSTEM_UNIT_DIRS);
+      await installUnits(dir, units.files, given !== undefined);
+      const missing = await missingPaths(units.writable);
+      for (const w of [...warnings, ...missing]) io.err(`tokenwarden: warning: ${w}\n`);
+      const [service, timer] = Object.keys(units.files) as [string, string];
+      const overrides = warnings.length === 0 && !PACKAGE_UNIT_DIRS.includes(resolve(dir));
+      const next = osg
+        ? [
+            ...(overrides
+              ? [
+                  `they take precedence over the osg-token-renewer package's units of the same names in /usr/lib/systemd/system; drop-ins in /etc/systemd/system/${timer}.d/ and /etc/systemd/system/${service}.d/ keep applying`,
+                ]
+              : []),
+            `next: systemctl daemon-reload && systemctl reenable ${timer} && systemctl restart ${timer}`,
+            `check: systemctl list-timers ${timer}; journalctl -u ${service}`,
+            `removing the osg-token-renewer package later disables units of these names: run systemctl enable --now ${timer} after it`,
+          ]
+        : [
+            `next: systemctl daemon-reload && systemctl enable --now ${timer}`,
+            ...((await oldTimerInstalled())
+              ? [
+                  'osg-token-renewer.timer is installed here: stop it, so that one renewer runs: systemctl disable --now osg-token-renewer.timer',
+                ]
+              : []),
+          ];
       return {
-        text: `wrote ${Object.keys(units.files).join(', ')} into ${dir}\nnext: systemctl daemon-reload && systemctl enable --now tokenwarden-renew.timer`,
-        json: { dir, files: Object.keys(units.files) },
+        text: [`wrote ${Object.keys(units.files).join(', ')} into ${dir}`, ...next].join('\n'),
+        json: { dir, files: Object.keys(units.files), warnings: [...warnings, ...missing], next },
       };
     }
     const text = [
       ...Object.entries(units.files).map(([name, body]) => `# ${name}\n${body}`),
-      '# or, without systemd, in /etc/cron.d/tokenwarden:',
+      `# or, without systemd, in /etc/cron.d/${osg ? 'osg-token-renewer' : 'tokenwarden'}:`,
       units.cron,
     ].join('\n');
     return { text, json: { files: units.files, cron: units.cron } };
   },
 };
 
-async function installUnits(dir: string, files: Record<string, string>): Promise<void> {
-  await makeDirectories(dir);
+/**
+ * The config as renew will see it when the units run it as `userName`: that user's uid, home and the
+ * environment systemd gives a service (HOME, nothing of the caller's), so the state directory is theirs.
+ */
+async function configAs(
+  args: ParsedArgs,
+  io: CliIO,
+  userName: string | undefined,
+  osg: boolean,
+): Promise<{ config: RenewerConfig; account?: ServiceUser }> {
+  const cliPath =
+    stringOpt(args, 'config') || (osg ? io.env.OSG_TOKEN_RENEWER_CONFIG_PATH || OSG_UNITS.config : undefined);
+  const path = findConfigPath({ cliPath, env: io.env });
+  if (userName === undefined) {
+    return { config: await loadRenewerConfig({ path, env: io.env, uid: io.uid, home: io.home }) };
+  }
+  const label = stringOpt(args, 'user') === undefined ? '--as osg-token-renewer: user' : '--user';
+  const user = await requireServiceUser(userName, label);
+  const env = { HOME: user.home };
+  return { config: await loadRenewerConfig({ path, env, uid: user.uid, home: user.home }), account: user };
+}
+
+/** Says when systemd will not read units from `dir`: it is not one of its unit search paths. */
+async function unitDirWarnings(dir: string, searchPath: string[]): Promise<string[]> {
+  const real = async (p: string) => realpath(p).catch(() => resolve(p));
+  const target = await real(dir);
+  const known = await Promise.all(searchPath.map(real));
+  if (known.includes(target)) return [];
+  return [
+    `systemd does not read units from ${dir} (its unit search path is ${searchPath.join(', ')}): link or copy them there, or they are never started`,
+  ];
+}
+
+/** ReadWritePaths= of a missing path fails the unit at start: say which ones are missing. */
+async function missingPaths(paths: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of paths) {
+    if ((await stat(p).catch(() => undefined)) === undefined) {
+      out.push(
+        `${p} does not exist: the service fails to start until it does (create it as the service's user)`,
+      );
+    }
+  }
+  return out;
+}
+
+async function oldTimerInstalled(): Promise<boolean> {
+  for (const d of SYSTEM_UNIT_DIRS) {
+    if ((await stat(join(d, OSG_UNITS.timer)).catch(() => undefined)) !== undefined) return true;
+  }
+  return false;
+}
+
+async function installUnits(dir: string, files: Record<string, string>, onlyLast: boolean): Promise<void> {
+  await makeDirectories(dir, onlyLast);
   for (const [name, text] of Object.entries(files)) {
     await writeFileAtomic(join(dir, name), text, { mode: 0o644 });
   }
@@ -75,11 +221,14 @@ async function agentUnit(args: ParsedArgs, io: CliIO): Promise<CommandResult> {
   const shell = `export TOKENWARDEN_SOCK="${sock}" OIDC_SOCK="${sock}"`;
   if (boolOpt(args, 'install')) {
     const configHome = io.env.XDG_CONFIG_HOME || join(io.home, '.config');
-    const dir = stringOpt(args, 'dir') ?? join(configHome, 'systemd', 'user');
-    await installUnits(dir, files);
+    const given = stringOpt(args, 'dir');
+    const dir = given ?? join(configHome, 'systemd', 'user');
+    const warnings = await unitDirWarnings(dir, userUnitDirs(io.env, io.home));
+    await installUnits(dir, files, given !== undefined);
+    for (const w of warnings) io.err(`tokenwarden: warning: ${w}\n`);
     return {
       text: `wrote tokenwarden-agent.service into ${dir}\nnext: systemctl --user daemon-reload && systemctl --user enable --now tokenwarden-agent.service\nthen, in your shell profile: ${shell}`,
-      json: { dir, files: Object.keys(files) },
+      json: { dir, files: Object.keys(files), warnings },
     };
   }
   const text = [
@@ -119,10 +268,12 @@ WantedBy=default.target
 }
 
 /**
- * mkdir -p, one level at a time: Node 20's recursive mkdir spins forever on some paths (under /proc),
- * and a clear error naming --dir is better anyway.
+ * Makes `dir`: with `onlyLast` (an explicit --dir) only its last component, so that a typo in a parent
+ * is an error rather than a new tree; otherwise (the default per-user directory) its missing parents
+ * too, one level at a time: Node 20's recursive mkdir spins forever on some paths (under /proc), and a
+ * clear error naming --dir is better anyway.
  */
-async function makeDirectories(dir: string): Promise<void> {
+async function makeDirectories(dir: string, onlyLast: boolean): Promise<void> {
   const missing: string[] = [];
   for (let d = resolve(dir); ; d = dirname(d)) {
     const st = await stat(d).catch(() => undefined);
@@ -130,11 +281,16 @@ async function makeDirectories(dir: string): Promise<void> {
     if (st !== undefined || d === dirname(d)) {
       throw new TokenwardenError('USAGE', `--dir ${dir}: ${d} exists and is not a directory`);
     }
+    if (onlyLast && missing.length === 1) {
+      throw new TokenwardenError('USAGE', `--dir ${dir}: ${d} does not exist`, {
+        hint: 'units creates only the last directory of --dir: create its parent first, or fix the path',
+      });
+    }
     missing.unshift(d);
   }
   for (const d of missing) {
     try {
-      await mkdir(d);
+      await mkdir(d, { mode: 0o755 });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
       const reason = (err as NodeJS.ErrnoException).code ?? String(err);
@@ -148,11 +304,18 @@ function executable(): string {
   return `${process.execPath} ${main}`;
 }
 
+export interface UnitNames {
+  service: string;
+  timer: string;
+}
+
 export function renderUnits(
   config: RenewerConfig,
   user: string,
   exe: string,
-): { files: Record<string, string>; cron: string } {
+  options: { names?: UnitNames; group?: string } = {},
+): { files: Record<string, string>; cron: string; writable: string[] } {
+  const names = options.names ?? { service: 'tokenwarden-renew.service', timer: 'tokenwarden-renew.timer' };
   // Everything renew writes: the state directory (locks, status, default credentials), each token's
   // directory, and each credential_file's directory. A credential that could not be written back after
   // a refresh would lose its rotated refresh token, so none may be left read-only.
@@ -177,7 +340,7 @@ After=network-online.target
 [Service]
 Type=oneshot
 User=${user}
-ExecStart=${exe} renew --config ${config.file}
+${options.group ? `Group=${options.group}\n` : ''}ExecStart=${exe} renew --config ${config.file}
 # A run has its own deadline (renew --timeout, 600 s); this is the outer bound.
 TimeoutStartSec=15min
 UMask=0077
@@ -213,5 +376,9 @@ Persistent=true
 WantedBy=timers.target
 `;
   const cron = `*/10 * * * * ${user} ${exe} renew --config ${config.file} >/dev/null`;
-  return { files: { 'tokenwarden-renew.service': service, 'tokenwarden-renew.timer': timer }, cron };
+  return {
+    files: { [names.service]: service, [names.timer]: timer },
+    cron,
+    writable: writable.filter((d) => !(systemdState && d === config.stateDir)),
+  };
 }

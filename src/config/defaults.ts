@@ -11,6 +11,12 @@
 /** Where the config is read from when neither --config nor an environment variable names one. */
 export const DEFAULT_CONFIG_PATH = '/etc/tokenwarden/config.ini';
 
+/**
+ * osg-token-renewer's own config, read when nothing names a config and DEFAULT_CONFIG_PATH does not
+ * exist, so that a site that ran osg-token-renewer needs no --config.
+ */
+export const OSG_CONFIG_PATH = '/etc/osg/token-renewer/config.ini';
+
 /** State directory of root; other users get `$XDG_STATE_HOME/tokenwarden` or `~/.local/state/tokenwarden`. */
 export const DEFAULT_ROOT_STATE_DIR = '/var/lib/tokenwarden';
 

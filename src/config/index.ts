@@ -6,6 +6,7 @@ export {
   DEFAULT_SECTION_OPTIONS,
   DEFAULT_TIMEOUT_SECONDS,
   DEFAULT_TOKEN_MODE,
+  OSG_CONFIG_PATH,
   TOKEN_OPTIONS,
 } from './defaults.js';
 export { configError, configFailure, configPlace } from './errors.js';
@@ -24,9 +25,12 @@ export {
   findConfigPath,
   type LoadRenewerConfigOptions,
   loadRenewerConfig,
+  missingConfigMessage,
   readClientSecretFile,
   readPasswordFile,
 } from './load.js';
+export { type LoginHintContext, missingCredentialHint } from './login-hint.js';
+export { findOidcAgentDir, oidcAgentDirCandidates } from './oidc-agent-dir.js';
 export { type ResolveContext, resolveRenewerConfig } from './renewer.js';
 export type {
   AccountBase,

@@ -1,9 +1,9 @@
-import { constants } from 'node:fs';
+import { constants, existsSync } from 'node:fs';
 import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { TokenwardenError } from '../errors.js';
 import { Secret } from '../secret.js';
-import { DEFAULT_CONFIG_PATH } from './defaults.js';
+import { DEFAULT_CONFIG_PATH, OSG_CONFIG_PATH } from './defaults.js';
 import { configPlace } from './errors.js';
 import { parseIni } from './ini.js';
 import { resolveRenewerConfig } from './renewer.js';
@@ -16,17 +16,29 @@ const SECRET_READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
 
 /**
  * Which config.ini to read: `--config`, then $OSG_TOKEN_RENEWER_CONFIG_PATH (osg-token-renewer's
- * variable), then $TOKENWARDEN_CONFIG, then /etc/tokenwarden/config.ini. Empty values are skipped; the
- * result is absolute, since it ends up in systemd units and hints.
+ * variable), then $TOKENWARDEN_CONFIG, then /etc/tokenwarden/config.ini, or, when that does not exist,
+ * osg-token-renewer's /etc/osg/token-renewer/config.ini if it does. Empty values are skipped; the result
+ * is absolute, since it ends up in systemd units and hints. When neither default exists, the result is
+ * /etc/tokenwarden/config.ini, and the "does not exist" error names both (missingConfigMessage).
  */
 export function findConfigPath(options: {
   cliPath?: string | undefined;
   env: Record<string, string | undefined>;
+  /** Whether a default path exists (tests inject one; default: existsSync). */
+  exists?: (path: string) => boolean;
 }): string {
-  const { cliPath, env } = options;
-  const chosen =
-    cliPath || env.OSG_TOKEN_RENEWER_CONFIG_PATH || env.TOKENWARDEN_CONFIG || DEFAULT_CONFIG_PATH;
-  return resolve(chosen);
+  const { cliPath, env, exists = existsSync } = options;
+  const named = cliPath || env.OSG_TOKEN_RENEWER_CONFIG_PATH || env.TOKENWARDEN_CONFIG;
+  if (named) return resolve(named);
+  if (!exists(DEFAULT_CONFIG_PATH) && exists(OSG_CONFIG_PATH)) return OSG_CONFIG_PATH;
+  return DEFAULT_CONFIG_PATH;
+}
+
+/** The "no config" message: for the default path it names both places a config is looked for. */
+export function missingConfigMessage(path: string): string {
+  return path === DEFAULT_CONFIG_PATH
+    ? `no config file: neither ${DEFAULT_CONFIG_PATH} nor ${OSG_CONFIG_PATH} exists`
+    : `config file ${path} does not exist`;
 }
 
 export interface LoadRenewerConfigOptions {
@@ -45,7 +57,7 @@ export async function loadRenewerConfig(options: LoadRenewerConfigOptions): Prom
   } catch (cause) {
     const code = errnoCode(cause);
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new TokenwardenError('CONFIG_NOT_FOUND', `config file ${path} does not exist`, {
+      throw new TokenwardenError('CONFIG_NOT_FOUND', missingConfigMessage(path), {
         cause,
         hint:
           'create it (`tokenwarden setup ACCOUNT --write` adds an [account] section), ' +

@@ -3,6 +3,7 @@ import {
   type AccountConfig,
   configError,
   configFailure,
+  missingCredentialHint,
   type RenewerConfig,
   type TokenConfig,
 } from '../config/index.js';
@@ -367,7 +368,7 @@ async function openSession(
   }
   if (record === undefined) {
     throw new TokenwardenError('STORE_NOT_FOUND', `no credential for [account ${account.name}] yet`, {
-      hint: `run: tokenwarden setup ${account.name} --config ${options.config.file}`,
+      hint: missingCredentialHint(account.name, options.config.file),
     });
   }
   if (record.needsLogin) {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -70,20 +71,28 @@ describe('inspect, discover, units, --help, --version', () => {
   });
 
   it('units prints a hardened service, a timer and a cron line', async () => {
-    const run = await runCli(['units', '--config', world.config, '--user', 'osg-token-svc']);
+    const run = await runCli(['units', '--config', world.config, '--user', 'nobody']);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /Type=oneshot/);
-    assert.match(run.stdout, /User=osg-token-svc/);
+    assert.match(run.stdout, /User=nobody\n/);
+    assert.doesNotMatch(run.stdout, /Group=/, 'Group= only with --as');
     assert.match(run.stdout, /TimeoutStartSec=/);
     assert.match(run.stdout, /ProtectSystem=strict/);
     assert.match(run.stdout, new RegExp(`ReadWritePaths=.*${world.tokens}`));
     assert.match(run.stdout, /CapabilityBoundingSet=CAP_CHOWN CAP_FOWNER/);
     assert.match(run.stdout, /OnUnitActiveSec=10min\nRandomizedDelaySec=3min/);
-    assert.match(run.stdout, /\*\/10 \* \* \* \* osg-token-svc .* renew --config /);
+    assert.match(run.stdout, /\*\/10 \* \* \* \* nobody .* renew --config /);
     const dir = join(world.dir, 'units');
     const install = await runCli(['units', '--config', world.config, '--install', '--dir', dir]);
     assert.equal(install.code, 0, install.stderr);
     assert.match(await readFile(join(dir, 'tokenwarden-renew.timer'), 'utf8'), /WantedBy=timers.target/);
+    // A directory systemd never reads units from: said, not silently accepted.
+    assert.match(
+      install.stderr,
+      new RegExp(
+        `warning: systemd does not read units from ${dir} \\(its unit search path is /etc/systemd/system, `,
+      ),
+    );
     // systemd's own parser accepts them (it exits non-zero on unknown keys or bad values).
     const verify = await systemdVerify(dir, ['tokenwarden-renew.service', 'tokenwarden-renew.timer']);
     assert.equal(verify.code, 0, verify.output);
@@ -122,8 +131,36 @@ describe('inspect, discover, units, --help, --version', () => {
     const bad = await runCli(['units', '--agent', '--install', '--dir', '/proc/nope/x'], {
       timeoutMs: 15_000,
     });
-    assert.equal(bad.code, 1, bad.stderr);
-    assert.match(bad.stderr, /--dir \/proc\/nope\/x: cannot create \/proc\/nope: ENOENT/);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /--dir \/proc\/nope\/x: \/proc\/nope does not exist/);
+    // The default directory is in the user manager's search path: no warning.
+    assert.doesNotMatch(install.stderr, /warning/);
+  });
+
+  it('units --install --dir creates only the last directory, never a typo of its parents', async () => {
+    const parent = join(world.dir, 'no-such-parent');
+    const deep = join(parent, 'units');
+    const refused = await runCli(['units', '--config', world.config, '--install', '--dir', deep]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, new RegExp(`--dir ${deep}: ${parent} does not exist`));
+    assert.match(refused.stderr, /units creates only the last directory of --dir/);
+    assert.equal(existsSync(parent), false, 'no parent created');
+    const last = join(world.dir, 'last');
+    const made = await runCli(['units', '--config', world.config, '--install', '--dir', last]);
+    assert.equal(made.code, 0, made.stderr);
+    assert.equal(existsSync(join(last, 'tokenwarden-renew.service')), true);
+    const agent = await runCli(['units', '--agent', '--install', '--dir', join(world.dir, 'agent-units')]);
+    assert.equal(agent.code, 0, agent.stderr);
+    assert.match(
+      agent.stderr,
+      /warning: systemd does not read units from .*agent-units \(its unit search path is .*\/systemd\/user/,
+    );
+  });
+
+  it('units --user of a user this host does not have is refused (systemd could not start it)', async () => {
+    const run = await runCli(['units', '--config', world.config, '--user', 'tw-no-such-user-x']);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /--user tw-no-such-user-x: no such user/);
   });
 
   it('test-issuer takes client secrets from a file, and names a bad line without printing it', async () => {
@@ -138,7 +175,17 @@ describe('inspect, discover, units, --help, --version', () => {
   });
 
   it('every command has --help, and --version works', async () => {
-    const commands = ['setup', 'renew', 'status', 'inspect', 'discover', 'units', 'demo', 'test-issuer'];
+    const commands = [
+      'setup',
+      'renew',
+      'status',
+      'inspect',
+      'discover',
+      'units',
+      'demo',
+      'test-issuer',
+      'migrate',
+    ];
     commands.push('agent', 'add', 'remove', 'list', 'token', 'import-oidc-agent');
     for (const cmd of commands) {
       const run = await runCli([cmd, '--help']);

@@ -6,6 +6,7 @@ import {
   checkAccountFiles,
   findConfigPath,
   loadRenewerConfig,
+  missingConfigMessage,
   readClientSecretFile,
   readPasswordFile,
 } from '../../src/config/index.js';
@@ -34,12 +35,35 @@ describe('findConfigPath', () => {
       findConfigPath({ cliPath: undefined, env: { TOKENWARDEN_CONFIG: '/tw/config.ini' } }),
       '/tw/config.ini',
     );
-    assert.equal(findConfigPath({ env: {} }), '/etc/tokenwarden/config.ini');
+    const none = () => false;
+    assert.equal(findConfigPath({ env: {}, exists: none }), '/etc/tokenwarden/config.ini');
     assert.equal(
-      findConfigPath({ env: { OSG_TOKEN_RENEWER_CONFIG_PATH: '', TOKENWARDEN_CONFIG: '' } }),
+      findConfigPath({ env: { OSG_TOKEN_RENEWER_CONFIG_PATH: '', TOKENWARDEN_CONFIG: '' }, exists: none }),
       '/etc/tokenwarden/config.ini',
       'empty values are skipped',
     );
+  });
+
+  it("falls back to osg-token-renewer's config only when nothing names one and ours does not exist", () => {
+    const only =
+      (...paths: string[]) =>
+      (p: string) =>
+        paths.includes(p);
+    const osg = '/etc/osg/token-renewer/config.ini';
+    const ours = '/etc/tokenwarden/config.ini';
+    assert.equal(findConfigPath({ env: {}, exists: only(osg) }), osg);
+    assert.equal(findConfigPath({ env: {}, exists: only(osg, ours) }), ours, 'ours wins when both exist');
+    assert.equal(findConfigPath({ env: {}, exists: only() }), ours, 'neither: ours, named in the error');
+    assert.equal(findConfigPath({ env: { TOKENWARDEN_CONFIG: '/tw.ini' }, exists: only(osg) }), '/tw.ini');
+    assert.equal(findConfigPath({ cliPath: '/cli.ini', env: {}, exists: only(osg) }), '/cli.ini');
+  });
+
+  it('the "no config" message of the default path names both default paths', async () => {
+    assert.equal(
+      missingConfigMessage('/etc/tokenwarden/config.ini'),
+      'no config file: neither /etc/tokenwarden/config.ini nor /etc/osg/token-renewer/config.ini exists',
+    );
+    assert.equal(missingConfigMessage('/x/config.ini'), 'config file /x/config.ini does not exist');
   });
 
   it('makes a relative path absolute', () => {

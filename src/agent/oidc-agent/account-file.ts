@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { findOidcAgentDir } from '../../config/oidc-agent-dir.js';
 import { TokenwardenError } from '../../errors.js';
 import { optionalSecret, type Secret } from '../../secret.js';
 import { loadSodium, type Sodium } from './sodium.js';
@@ -318,13 +319,6 @@ export async function readOidcAgentAccount(path: string, password: Secret): Prom
   return toOidcAgentAccount(json as Record<string, unknown>, path);
 }
 
-const isDirectory = (path: string) => {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-};
 const isFile = (path: string) => {
   try {
     return statSync(path).isFile();
@@ -333,12 +327,6 @@ const isFile = (path: string) => {
   }
 };
 
-/**
- * Where oidc-agent keeps account NAME: in its configuration directory, which is the FIRST of
- * `$OIDC_CONFIG_DIR`, `~/.config/oidc-agent`, `~/.oidc-agent` that exists as a directory (oidc-agent's
- * `getOidcDir()`; later locations are not searched). Undefined when there is no such directory or the
- * file is not in it.
- */
 /** An account name is a file name in oidc-agent's directory: no path separators, not "." or "..". */
 export function checkOidcAgentAccountName(name: string): void {
   if (name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
@@ -346,14 +334,19 @@ export function checkOidcAgentAccountName(name: string): void {
   }
 }
 
+/**
+ * Where oidc-agent keeps account NAME: in its configuration directory, which is the FIRST of
+ * `$OIDC_CONFIG_DIR`, `~/.config/oidc-agent`, `~/.oidc-agent` that exists as a directory (oidc-agent's
+ * `getOidcDir()`; later locations are not searched). Undefined when there is no such directory or the
+ * file is not in it.
+ */
 export function findOidcAgentAccountFile(
   name: string,
   env: Record<string, string | undefined>,
   home: string,
 ): string | undefined {
   checkOidcAgentAccountName(name);
-  const candidates = [env.OIDC_CONFIG_DIR, join(home, '.config', 'oidc-agent'), join(home, '.oidc-agent')];
-  const dir = candidates.find((d): d is string => typeof d === 'string' && d !== '' && isDirectory(d));
+  const dir = findOidcAgentDir(env, home);
   if (!dir) return undefined;
   const path = join(dir, name);
   return isFile(path) ? path : undefined;
