@@ -16,16 +16,19 @@ export function onStopSignals(
   exit: (code: number) => void = (code) => process.exit(code),
 ): () => void {
   let stopping = false;
-  const handler = (signal: StopSignal) => {
-    if (stopping) {
-      exit(128 + (constants.signals[signal] ?? 15));
-      return;
-    }
-    stopping = true;
-    stop(signal);
-  };
-  for (const s of signals) process.on(s, handler);
+  const handlers = signals.map((signal) => {
+    const handler = () => {
+      if (stopping) {
+        exit(128 + (constants.signals[signal] ?? 15));
+        return;
+      }
+      stopping = true;
+      stop(signal);
+    };
+    process.on(signal, handler);
+    return { signal, handler };
+  });
   return () => {
-    for (const s of signals) process.off(s, handler);
+    for (const { signal, handler } of handlers) process.off(signal, handler);
   };
 }
