@@ -12,7 +12,10 @@ import { prepareSocketDirectory, socketIsLive } from './paths.js';
 import { type AgentReply, failure, MAX_REQUEST_BYTES } from './protocol.js';
 import { TokenService } from './token-service.js';
 
-/** How long close() waits for requests in flight (a refresh and the save of its rotated token). */
+/**
+ * How long close() keeps its socket answering ("the agent is stopping") while requests in flight finish;
+ * a refresh still running after that is waited for with the socket closed (its answer must be saved).
+ */
 export const DEFAULT_DRAIN_MS = 5000;
 
 export interface AgentOptions {
@@ -31,7 +34,7 @@ export interface AgentOptions {
     | undefined;
   /** What an admin needs to know (start, stop, accounts, failures); never secrets. */
   log?: AgentLogger;
-  /** How long close() waits for requests in flight before it gives up on them (default 5 s). */
+  /** How long close() keeps the socket open for requests in flight (default 5 s; see DEFAULT_DRAIN_MS). */
   drainMs?: number;
 }
 
@@ -41,8 +44,9 @@ export interface Agent {
   start(): Promise<void>;
   /**
    * Stops: new requests get a failure reply at once, requests in flight (a refresh, the save of its
-   * rotated refresh token) finish, up to drainMs; then the socket is closed and removed and the accounts
-   * unloaded. `reason` goes to the log. Idempotent.
+   * rotated refresh token) finish; the socket is closed and removed when they have, or after drainMs,
+   * whichever comes first, then the accounts are unloaded once nothing is in flight. `reason` goes to
+   * the log. Idempotent.
    */
   close(reason?: string): Promise<void>;
 }
@@ -300,20 +304,24 @@ export function createAgent(options: AgentOptions): Agent {
         report('stopping', { reason, in_flight: inFlight });
         // The keeper's refresh in flight, if any, is one of the requests waited for below.
         const keeperIdle = keeper?.stop();
-        const drained = await settleWithin(
-          [...active, ...(keeperIdle ? [keeperIdle] : [])],
-          options.drainMs ?? DEFAULT_DRAIN_MS,
-        );
+        const work = [...active, ...(keeperIdle ? [keeperIdle] : [])];
+        const drained = await settleWithin(work, options.drainMs ?? DEFAULT_DRAIN_MS);
         const s = server;
         for (const socket of sockets) socket.destroy();
-        await Promise.allSettled([
-          s ? new Promise<void>((resolve) => s.close(() => resolve())) : Promise.resolve(),
-          ...[...accounts.keys()].map(unload),
-        ]);
+        if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
         if (s) await rm(options.socketPath, { force: true });
+        if (!drained) {
+          // The socket is gone, but a refresh the issuer is still answering must be saved (its rotated
+          // refresh token is the only live one): wait for it, bounded by its own request timeout.
+          report('waiting', { reason: 'a refresh is still in flight; its answer will be saved' });
+          await Promise.allSettled(work);
+        }
+        await Promise.allSettled([...accounts.keys()].map(unload));
         report('stop', {
           reason,
-          ...(inFlight > 0 ? { finished: drained ? 'all requests in flight' : 'gave up waiting' } : {}),
+          ...(inFlight > 0
+            ? { finished: drained ? 'all requests in flight' : 'after its socket closed' }
+            : {}),
         });
       })();
       return closing;

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { onStopSignals } from '../../src/agent/index.js';
+import { agentRequest, createAgent, onStopSignals } from '../../src/agent/index.js';
 import { startAgent } from '../helpers/agent.js';
 import { findLeaks, runCli } from '../helpers/cli.js';
 import { storedRefreshTokenState } from '../helpers/inflight.js';
@@ -109,5 +111,53 @@ describe('onStopSignals', () => {
       off();
     }
     assert.equal(process.listenerCount('SIGTERM'), 0, 'the handlers are removed');
+  });
+});
+
+describe('close() with a refresh still in flight after the drain time', () => {
+  let world: World;
+  before(async () => {
+    world = await createWorldWithAccount('vo');
+  });
+  after(async () => world.close());
+
+  it('closes the socket on time, and still saves the rotated refresh token when the issuer answers', async () => {
+    const sock = join(world.dir, 'drain', 'agent.sock');
+    const lines: string[] = [];
+    const agent = createAgent({ socketPath: sock, drainMs: 50, log: (event) => lines.push(event) });
+    await agent.start();
+    const password = (await readFile(join(world.dir, 'vo.pw'), 'utf8')).split('\n')[0] as string;
+    const added = await agentRequest(
+      sock,
+      {
+        request: 'tw_add',
+        account: 'vo',
+        password,
+        credential_file: join(world.state, 'accounts', 'vo.cred'),
+        lock_file: join(world.state, 'locks', 'vo.lock'),
+      },
+      10_000,
+    );
+    assert.equal(added.status, 'success');
+    world.issuer.setFault('slow');
+    const faulted = world.issuer.stats().faultedRequests;
+    const inFlight = agentRequest(
+      sock,
+      { request: 'access_token', account: 'vo', force_new_token: true },
+      10_000,
+    ).catch((err: unknown) => err);
+    while (world.issuer.stats().faultedRequests === faulted) await new Promise((r) => setTimeout(r, 20));
+    let socketGoneWhileWaiting = false;
+    const closed = agent.close('test');
+    // The socket goes after the drain time, while the issuer still holds the refresh.
+    while (!lines.includes('waiting')) await new Promise((r) => setTimeout(r, 10));
+    socketGoneWhileWaiting = !existsSync(sock);
+    await closed;
+    await inFlight;
+    world.issuer.setFault('none');
+    assert.ok(socketGoneWhileWaiting, 'the socket was removed before the refresh finished');
+    assert.deepEqual(lines, ['start', 'account-added', 'stopping', 'waiting', 'stop']);
+    assert.equal(await storedRefreshTokenState(world, 'vo'), 'live');
+    assert.equal(world.issuer.stats().reuseDetected, 0);
   });
 });
