@@ -27,7 +27,8 @@ export const command: Command = {
   summary: 'Start the per-user agent (prints export lines for eval), or --kill it.',
   usage: 'agent [--foreground] [--socket PATH] [--lifetime SECS] [--log-file PATH] | agent --kill',
   details: `eval "$(tokenwarden agent)" starts the agent in the background and sets TOKENWARDEN_SOCK and
-OIDC_SOCK, so both tokenwarden and oidc-agent's oidc-token talk to it. The socket (mode 0600) lives in
+OIDC_SOCK, so both tokenwarden and oidc-agent's oidc-token talk to it (oidc-add -a lists the loaded
+accounts; oidc-add NAME, -r, -R and oidc-gen are refused with the tokenwarden command to use). The socket (mode 0600) lives in
 $XDG_RUNTIME_DIR/tokenwarden/ (mode 0700), or in a new private directory when XDG_RUNTIME_DIR is unset.
 Accounts are loaded with \`tokenwarden add\` and stay in memory (decrypted) for --lifetime seconds
 (default: until removed or the agent stops). If an agent already answers on the socket, its lines are
