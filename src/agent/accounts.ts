@@ -1,16 +1,19 @@
-import type * as oc from 'openid-client';
 import { TokenwardenError } from '../errors.js';
-import { createClient } from '../oidc/index.js';
 import type { Secret } from '../secret.js';
 import { type CredentialStore, createFileStore } from '../store/index.js';
+import type { ClientCache } from './clients.js';
 
-/** An account loaded into the agent: its store (key derived once, kept in memory) and its client. */
+/**
+ * An account loaded into the agent: its store (key derived once, kept in memory). No OAuth client is
+ * kept here: each refresh builds (or reuses) the client of the record it reads (see clients.ts).
+ */
 export interface LoadedAccount {
   name: string;
   issuer: string;
   store: CredentialStore;
-  client: oc.Configuration;
   credentialFile: string;
+  /** The config.ini `add` used, named in the commands that hints print (undefined: none). */
+  configPath: string | undefined;
   loadedAt: number;
   /** Epoch ms after which the account is unloaded (undefined: until removed). */
   expiresAt: number | undefined;
@@ -21,13 +24,28 @@ export interface LoadOptions {
   password: Secret;
   credentialFile: string;
   lockFile: string;
+  configPath?: string | undefined;
   lifetimeSeconds: number | undefined;
-  timeoutSeconds: number;
-  fetch?: typeof fetch | undefined;
+  clients: ClientCache;
   clock: () => number;
 }
 
-/** Opens (decrypts) the account's record with the password and prepares its client. */
+/** ` --config PATH` when the account came from a config file, for the commands hints print. */
+export function configArg(configPath: string | undefined): string {
+  return configPath ? ` --config ${configPath}` : '';
+}
+
+/** The command that gives an account a new login, then loads it again. */
+export function loginCommand(name: string, configPath: string | undefined, issuer?: string): string {
+  const config = configArg(configPath);
+  const from = issuer ? ` --issuer ${issuer}` : '';
+  return `tokenwarden setup ${name}${config}${from}, then: tokenwarden add ${name}${config}`;
+}
+
+/**
+ * Opens (decrypts) the account's record with the password and checks that its issuer answers discovery
+ * (so that `add` fails now, not at the first token request).
+ */
 export async function loadAccount(options: LoadOptions): Promise<LoadedAccount> {
   const store = createFileStore({
     credentialFile: () => options.credentialFile,
@@ -41,30 +59,18 @@ export async function loadAccount(options: LoadOptions): Promise<LoadedAccount> 
         'STORE_NOT_FOUND',
         `no credential for account ${options.name} at ${options.credentialFile}`,
         {
-          hint: `create it with: tokenwarden setup ${options.name} --issuer URL`,
+          hint: `create it with: tokenwarden setup ${options.name}${configArg(options.configPath)} --issuer URL`,
         },
       );
     }
-    const client = await createClient(
-      {
-        issuer: record.issuer,
-        clientId: record.clientId,
-        clientSecret: record.clientSecret,
-        authMethod: record.tokenEndpointAuthMethod as
-          | 'client_secret_basic'
-          | 'client_secret_post'
-          | 'none'
-          | undefined,
-      },
-      { timeoutSeconds: options.timeoutSeconds, fetch: options.fetch },
-    );
+    await options.clients.get(record);
     const now = options.clock();
     return {
       name: options.name,
       issuer: record.issuer,
       store,
-      client,
       credentialFile: options.credentialFile,
+      configPath: options.configPath,
       loadedAt: now,
       expiresAt: options.lifetimeSeconds ? now + options.lifetimeSeconds * 1000 : undefined,
     };

@@ -30,10 +30,14 @@ const RETRY_MS = 5000;
  * the written token's own expiry (when fewer than minValid seconds will be left), not by a fixed sweep;
  * the agent also calls tick() when the account is (re)loaded.
  */
-export function startBearerFileKeeper(options: BearerFileOptions): { stop(): void; tick(): Promise<void> } {
+export function startBearerFileKeeper(options: BearerFileOptions): {
+  /** Stops scheduling; resolves when a check in progress (and its file write) has finished. */
+  stop(): Promise<void>;
+  tick(): Promise<void>;
+} {
   let written: string | undefined;
   let writtenExp = 0;
-  let busy = false;
+  let busy: Promise<void> | undefined;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const schedule = (ms: number) => {
@@ -43,9 +47,14 @@ export function startBearerFileKeeper(options: BearerFileOptions): { stop(): voi
     timer.unref();
   };
   const untilDue = () => (writtenExp - options.minValid - nowSeconds(options.clock)) * 1000;
-  const tick = async () => {
-    if (busy || stopped) return;
-    busy = true;
+  const tick = () => {
+    if (busy || stopped) return busy ?? Promise.resolve();
+    busy = check().finally(() => {
+      busy = undefined;
+    });
+    return busy;
+  };
+  const check = async () => {
     let wait = RETRY_MS;
     try {
       if (written !== undefined && untilDue() > 0) {
@@ -81,7 +90,6 @@ export function startBearerFileKeeper(options: BearerFileOptions): { stop(): voi
     } catch (err) {
       options.onError?.(err);
     } finally {
-      busy = false;
       schedule(wait);
     }
   };
@@ -90,6 +98,7 @@ export function startBearerFileKeeper(options: BearerFileOptions): { stop(): voi
     stop: () => {
       stopped = true;
       clearTimeout(timer);
+      return busy ?? Promise.resolve();
     },
     tick,
   };

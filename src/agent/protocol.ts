@@ -27,6 +27,8 @@ export interface AddRequest {
   lock_file: string;
   /** Seconds the account stays loaded (0: the agent's default). */
   lifetime?: number;
+  /** The config.ini the account came from, named in the commands of the agent's hints. */
+  config?: string;
 }
 
 export interface RemoveRequest {

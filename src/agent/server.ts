@@ -1,14 +1,22 @@
 import { chmod, lstat, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
-import { isTokenwardenError, TokenwardenError } from '../errors.js';
+import { createServer, type Server, type Socket } from 'node:net';
+import { isTokenwardenError, OAuthError, TokenwardenError } from '../errors.js';
 import { Secret } from '../secret.js';
 import { nowSeconds } from '../tokens/index.js';
 import { type LoadedAccount, loadAccount } from './accounts.js';
 import { startBearerFileKeeper } from './bearer-file.js';
+import type { AgentLogger } from './log.js';
 import { serveOidcAgentConnection } from './oidc-agent/index.js';
+import { answerOidcAgentToolRequest } from './oidc-requests.js';
 import { prepareSocketDirectory, socketIsLive } from './paths.js';
 import { type AgentReply, failure, MAX_REQUEST_BYTES } from './protocol.js';
 import { TokenService } from './token-service.js';
+
+/**
+ * How long close() keeps its socket answering ("the agent is stopping") while requests in flight finish;
+ * a refresh still running after that is waited for with the socket closed (its answer must be saved).
+ */
+export const DEFAULT_DRAIN_MS = 5000;
 
 export interface AgentOptions {
   socketPath: string;
@@ -24,15 +32,23 @@ export interface AgentOptions {
   bearerFile?:
     | { account: string; path: string; audience: string[]; scope: string[]; minValid: number }
     | undefined;
-  /** Diagnostics (never secrets). */
-  log?: (line: string) => void;
+  /** What an admin needs to know (start, stop, accounts, failures); never secrets. */
+  log?: AgentLogger;
+  /** How long close() keeps the socket open for requests in flight (default 5 s; see DEFAULT_DRAIN_MS). */
+  drainMs?: number;
 }
 
 export interface Agent {
   readonly socketPath: string;
   readonly tokens: TokenService;
   start(): Promise<void>;
-  close(): Promise<void>;
+  /**
+   * Stops: new requests get a failure reply at once, requests in flight (a refresh, the save of its
+   * rotated refresh token) finish; the socket is closed and removed when they have, or after drainMs,
+   * whichever comes first, then the accounts are unloaded once nothing is in flight. `reason` goes to
+   * the log. Idempotent.
+   */
+  close(reason?: string): Promise<void>;
 }
 
 /**
@@ -43,10 +59,14 @@ export function createAgent(options: AgentOptions): Agent {
   const clock = options.clock ?? Date.now;
   const timeoutSeconds = options.timeoutSeconds ?? 30;
   const accounts = new Map<string, LoadedAccount>();
-  const tokens = new TokenService({ clock, timeoutSeconds });
+  const log: AgentLogger = options.log ?? (() => {});
+  const tokens = new TokenService({ clock, timeoutSeconds, fetch: options.fetch });
   let server: Server | undefined;
+  const sockets = new Set<Socket>();
   let sweeper: NodeJS.Timeout | undefined;
   let closing: Promise<void> | undefined;
+  /** Requests being handled: close() lets them finish. */
+  const active = new Set<Promise<AgentReply>>();
   const keeper = options.bearerFile
     ? startBearerFileKeeper({
         ...options.bearerFile,
@@ -54,9 +74,11 @@ export function createAgent(options: AgentOptions): Agent {
         tokens,
         clock,
         onError: (err) =>
-          options.log?.(
-            `bearer file ${options.bearerFile?.path}: ${isTokenwardenError(err) ? err.message : 'failed'}`,
-          ),
+          log('bearer-file-failed', {
+            path: options.bearerFile?.path,
+            account: options.bearerFile?.account,
+            ...errorFields(err),
+          }),
       })
     : undefined;
 
@@ -71,8 +93,14 @@ export function createAgent(options: AgentOptions): Agent {
 
   const sweep = async () => {
     const now = clock();
-    for (const a of [...accounts.values()])
-      if (a.expiresAt !== undefined && a.expiresAt <= now) await unload(a.name);
+    for (const a of [...accounts.values()]) {
+      if (a.expiresAt !== undefined && a.expiresAt <= now && (await unload(a.name))) {
+        log('account-expired', {
+          account: a.name,
+          lifetime: `${Math.round((a.expiresAt - a.loadedAt) / 1000)}s`,
+        });
+      }
+    }
   };
 
   const findAccount = (request: Record<string, unknown>): LoadedAccount => {
@@ -101,9 +129,24 @@ export function createAgent(options: AgentOptions): Agent {
     throw new TokenwardenError('USAGE', 'request names neither an account nor an issuer');
   };
 
+  /** Every request passes here: refused once the agent is stopping, else tracked until answered. */
+  function dispatch(request: Record<string, unknown>): Promise<AgentReply> {
+    if (closing !== undefined) {
+      return Promise.resolve(
+        failure('the agent is stopping', 'USAGE', 'start it again with: eval "$(tokenwarden agent)"'),
+      );
+    }
+    const work = handle(request);
+    active.add(work);
+    void work.finally(() => active.delete(work));
+    return work;
+  }
+
   async function handle(request: Record<string, unknown>): Promise<AgentReply> {
     try {
       await sweep();
+      const tool = answerOidcAgentToolRequest(request, () => [...accounts.keys()]);
+      if (tool !== undefined) return tool;
       switch (request.request) {
         case 'access_token': {
           const acct = findAccount(request);
@@ -113,13 +156,22 @@ export function createAgent(options: AgentOptions): Agent {
           const minValid = Math.max(0, asked);
           const audience = listField(request.audience, 'audience');
           const scope = listField(request.scope, 'scope');
-          const token = await tokens.get(acct, {
-            account: acct.name,
-            audience,
-            scope,
-            minValid,
-            force: request.force_new_token === true || asked < 0,
-          });
+          const token = await tokens
+            .get(acct, {
+              account: acct.name,
+              audience,
+              scope,
+              minValid,
+              force: request.force_new_token === true || asked < 0,
+            })
+            .catch((err: unknown) => {
+              const fields = { account: acct.name, ...errorFields(err) };
+              log(
+                isTokenwardenError(err) && err.code === 'NEEDS_LOGIN' ? 'needs-login' : 'refresh-failed',
+                fields,
+              );
+              throw err;
+            });
           if (token.expiresAt - nowSeconds(clock) <= minValid) {
             throw new TokenwardenError('RENEW_FAILED', `the issuer's tokens live less than ${minValid}s`, {
               hint: 'ask for a shorter --time',
@@ -152,13 +204,22 @@ export function createAgent(options: AgentOptions): Agent {
             password: new Secret(password),
             credentialFile: request.credential_file,
             lockFile: request.lock_file,
+            configPath: typeof request.config === 'string' ? request.config : undefined,
             lifetimeSeconds: lifetime,
-            timeoutSeconds,
-            fetch: options.fetch,
+            clients: tokens.clients,
             clock,
+          }).catch((err: unknown) => {
+            log('add-failed', { account: name, ...errorFields(err) });
+            throw err;
           });
-          await unload(name);
+          const replaced = await unload(name);
           accounts.set(name, loaded);
+          log(replaced ? 'account-reloaded' : 'account-added', {
+            account: name,
+            issuer: loaded.issuer,
+            credential: loaded.credentialFile,
+            lifetime: lifetime ? `${lifetime}s` : 'unlimited',
+          });
           if (options.bearerFile?.account === name) void keeper?.tick();
           return { status: 'success', account: name, issuer: loaded.issuer };
         }
@@ -168,6 +229,7 @@ export function createAgent(options: AgentOptions): Agent {
           if (!(await unload(request.account))) {
             throw new TokenwardenError('STORE_NOT_FOUND', `account ${request.account} is not loaded`);
           }
+          log('account-removed', { account: request.account });
           return { status: 'success' };
         }
         case 'tw_list':
@@ -190,6 +252,7 @@ export function createAgent(options: AgentOptions): Agent {
       }
     } catch (err) {
       if (isTokenwardenError(err)) return failure(err.message, err.code, err.hint);
+      log('internal-error', { request: String(request.request).slice(0, 40) });
       return failure('internal error in the agent', 'INTERNAL');
     }
   }
@@ -216,7 +279,9 @@ export function createAgent(options: AgentOptions): Agent {
       // A socket nobody answers on is a crashed agent's: replace it.
       await rm(options.socketPath, { force: true });
       server = createServer((socket) => {
-        serveOidcAgentConnection(socket, (req) => handle(req) as Promise<Record<string, unknown>>, {
+        sockets.add(socket);
+        socket.once('close', () => sockets.delete(socket));
+        serveOidcAgentConnection(socket, (req) => dispatch(req) as Promise<Record<string, unknown>>, {
           maxMessageBytes: MAX_REQUEST_BYTES,
           idleTimeoutMs: 5000,
         });
@@ -228,21 +293,59 @@ export function createAgent(options: AgentOptions): Agent {
       await chmod(options.socketPath, 0o600);
       sweeper = setInterval(() => void sweep(), 60_000);
       sweeper.unref();
+      log('start', { socket: options.socketPath, pid: process.pid });
     },
-    close() {
+    close(reason = 'closed') {
       closing ??= (async () => {
         if (sweeper) clearInterval(sweeper);
-        keeper?.stop();
+        const inFlight = active.size;
+        // An agent that never started has nothing to report.
+        const report: AgentLogger = server ? log : () => {};
+        report('stopping', { reason, in_flight: inFlight });
+        // The keeper's refresh in flight, if any, is one of the requests waited for below.
+        const keeperIdle = keeper?.stop();
+        const work = [...active, ...(keeperIdle ? [keeperIdle] : [])];
+        const drained = await settleWithin(work, options.drainMs ?? DEFAULT_DRAIN_MS);
         const s = server;
-        await Promise.allSettled([
-          s ? new Promise<void>((resolve) => s.close(() => resolve())) : Promise.resolve(),
-          ...[...accounts.keys()].map(unload),
-        ]);
-        await rm(options.socketPath, { force: true });
+        for (const socket of sockets) socket.destroy();
+        if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+        if (s) await rm(options.socketPath, { force: true });
+        if (!drained) {
+          // The socket is gone, but a refresh the issuer is still answering must be saved (its rotated
+          // refresh token is the only live one): wait for it, bounded by its own request timeout.
+          report('waiting', { reason: 'a refresh is still in flight; its answer will be saved' });
+          await Promise.allSettled(work);
+        }
+        await Promise.allSettled([...accounts.keys()].map(unload));
+        report('stop', {
+          reason,
+          ...(inFlight > 0
+            ? { finished: drained ? 'all requests in flight' : 'after its socket closed' }
+            : {}),
+        });
       })();
       return closing;
     },
   };
+}
+
+/** True when every promise settled within ms. */
+async function settleWithin(work: Promise<unknown>[], ms: number): Promise<boolean> {
+  if (work.length === 0) return true;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const done = await Promise.race([Promise.allSettled(work).then(() => true), timeout]);
+  clearTimeout(timer);
+  return done;
+}
+
+/** What the log says about a failure: tokenwarden's code, the issuer's OAuth error, the message. */
+function errorFields(err: unknown): Record<string, string | undefined> {
+  if (!isTokenwardenError(err)) return { code: 'INTERNAL' };
+  const oauth = err instanceof OAuthError ? err : err.cause instanceof OAuthError ? err.cause : undefined;
+  return { code: err.code, oauth_error: oauth?.error, message: err.message };
 }
 
 /**

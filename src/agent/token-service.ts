@@ -2,8 +2,9 @@ import { TokenwardenError } from '../errors.js';
 import type { AudienceParam } from '../oidc/index.js';
 import { refreshWithRotation } from '../renewal/index.js';
 import { decodeToken, nowSeconds } from '../tokens/index.js';
-import type { LoadedAccount } from './accounts.js';
+import { type LoadedAccount, loginCommand } from './accounts.js';
 import { type CachedToken, TokenCache } from './cache.js';
+import { ClientCache } from './clients.js';
 
 export interface TokenQuery {
   account: string;
@@ -18,19 +19,22 @@ export interface TokenQuery {
  * Serves access tokens from loaded accounts: from the cache when it can, otherwise one refresh per
  * (account, audience, scope) at a time (concurrent identical requests share it) and one refresh per
  * account at a time, under the account's cross-process lock, so `renew` and the agent never refresh the
- * same credential at once. The record is re-read under the lock: another process may have rotated it.
+ * same credential at once. The record is re-read under the lock: another process may have rotated it,
+ * or a new `setup` replaced it (with a new client), so the client is the one of the record just read.
  */
 export class TokenService {
   readonly cache = new TokenCache();
+  readonly clients: ClientCache;
   readonly #inflight = new Map<string, Promise<CachedToken>>();
   readonly #clock: () => number;
   readonly #timeoutSeconds: number;
   /** Counts refresh grants sent, for tests and status. */
   refreshes = 0;
 
-  constructor(options: { clock: () => number; timeoutSeconds: number }) {
+  constructor(options: { clock: () => number; timeoutSeconds: number; fetch?: typeof fetch | undefined }) {
     this.#clock = options.clock;
     this.#timeoutSeconds = options.timeoutSeconds;
+    this.clients = new ClientCache({ timeoutSeconds: options.timeoutSeconds, fetch: options.fetch });
   }
 
   async get(account: LoadedAccount, query: TokenQuery): Promise<CachedToken> {
@@ -58,21 +62,22 @@ export class TokenService {
         const record = await account.store.load(account.name);
         if (record === undefined) {
           throw new TokenwardenError('STORE_NOT_FOUND', `the credential of account ${account.name} is gone`, {
-            hint: `run: tokenwarden setup ${account.name}, then tokenwarden add ${account.name}`,
+            hint: `run: ${loginCommand(account.name, account.configPath)}`,
           });
         }
+        const client = await this.clients.get(record);
         this.refreshes++;
         const { response } = await refreshWithRotation({
           store: account.store,
           record,
-          client: account.client,
+          client,
           request: {
             scope: query.scope,
             audience: query.audience,
             audienceParam: (record.audienceParam ?? 'audience') as AudienceParam,
           },
           ctx: { timeoutSeconds: this.#timeoutSeconds },
-          loginHint: `tokenwarden setup ${account.name} --issuer ${record.issuer}, then: tokenwarden add ${account.name}`,
+          loginHint: loginCommand(account.name, account.configPath, record.issuer),
           clock: this.#clock,
         });
         const now = nowSeconds(this.#clock);

@@ -30,7 +30,14 @@ export async function locateAccount(
   args: ParsedArgs,
   io: CliIO,
   name: string,
-): Promise<{ credentialFile: string; lockFile: string; passwordFile: string | undefined }> {
+): Promise<{
+  credentialFile: string;
+  lockFile: string;
+  passwordFile: string | undefined;
+  /** The config file read (undefined: none exists), and the kind of its [account NAME] if any. */
+  configFile: string | undefined;
+  kind: 'refresh' | 'client_credentials' | undefined;
+}> {
   const { findConfigPath, loadRenewerConfig, parseIni, resolveRenewerConfig } = await import(
     '../config/index.js'
   );
@@ -39,11 +46,14 @@ export async function locateAccount(
   const ctx = { path, file: path, env: io.env, uid: io.uid, home: io.home };
   const config = exists ? await loadRenewerConfig(ctx) : resolveRenewerConfig(parseIni('', path), ctx);
   const account = config.accounts.get(name);
+  const configFile = exists ? path : undefined;
   if (account?.kind === 'refresh') {
     return {
       credentialFile: account.credentialFile,
       lockFile: lockFile(config.stateDir, name),
       passwordFile: account.passwordFile,
+      configFile,
+      kind: 'refresh',
     };
   }
   const fallback = join(config.stateDir, `${name}.pw`);
@@ -51,6 +61,8 @@ export async function locateAccount(
     credentialFile: join(config.stateDir, 'accounts', `${name}.cred`),
     lockFile: lockFile(config.stateDir, name),
     passwordFile: (await readFileIfExists(fallback)) === undefined ? undefined : fallback,
+    configFile,
+    kind: account?.kind,
   };
 }
 

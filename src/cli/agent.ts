@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { agentRequest } from '../agent/client.js';
 import {
@@ -25,13 +25,20 @@ import {
 export const command: Command = {
   name: 'agent',
   summary: 'Start the per-user agent (prints export lines for eval), or --kill it.',
-  usage: 'agent [--foreground] [--socket PATH] [--lifetime SECS] | agent --kill',
+  usage: 'agent [--foreground] [--socket PATH] [--lifetime SECS] [--log-file PATH] | agent --kill',
   details: `eval "$(tokenwarden agent)" starts the agent in the background and sets TOKENWARDEN_SOCK and
-OIDC_SOCK, so both tokenwarden and oidc-agent's oidc-token talk to it. The socket (mode 0600) lives in
+OIDC_SOCK, so both tokenwarden and oidc-agent's oidc-token talk to it (oidc-add -a lists the loaded
+accounts; oidc-add NAME, -r, -R and oidc-gen are refused with the tokenwarden command to use). The socket (mode 0600) lives in
 $XDG_RUNTIME_DIR/tokenwarden/ (mode 0700), or in a new private directory when XDG_RUNTIME_DIR is unset.
 Accounts are loaded with \`tokenwarden add\` and stay in memory (decrypted) for --lifetime seconds
 (default: until removed or the agent stops). If an agent already answers on the socket, its lines are
-printed again.`,
+printed again.
+
+The agent logs its start and stop, accounts added, removed and expired, failed refreshes and accounts
+that need a new login (never a token or password): to --log-file (mode 0600, rotated to PATH.1 at 1 MiB),
+else to stderr. The background agent logs to agent.log beside its socket. SIGTERM, SIGINT and SIGHUP stop
+it gracefully: a refresh in flight finishes and is saved, new requests are refused, the socket is
+removed; a second signal stops it at once.`,
   options: {
     foreground: {
       type: 'boolean',
@@ -41,6 +48,11 @@ printed again.`,
     socket: { type: 'string', valueName: 'PATH', description: 'socket path (default described below)' },
     lifetime: { type: 'string', valueName: 'SECS', description: 'how long added accounts stay loaded' },
     kill: { type: 'boolean', short: 'k', description: 'stop the running agent' },
+    'log-file': {
+      type: 'string',
+      valueName: 'PATH',
+      description: 'append the log to PATH (default: stderr; agent.log beside the socket in the background)',
+    },
     'bearer-account': {
       type: 'string',
       valueName: 'ACCOUNT',
@@ -73,7 +85,8 @@ printed again.`,
     }
     const socketPath = existing ?? (await newSocketPath(io.env));
     const bearer = bearerOptions(args, io);
-    if (boolOpt(args, 'foreground')) return runForeground(socketPath, lifetime, io, bearer);
+    if (boolOpt(args, 'foreground'))
+      return runForeground(socketPath, lifetime, io, bearer, stringOpt(args, 'log-file'));
     const passOn = args.values;
     const forwarded = [
       'bearer-account',
@@ -82,11 +95,16 @@ printed again.`,
       'bearer-scope',
       'bearer-min-valid',
     ].flatMap((k) => (typeof passOn[k] === 'string' ? [`--${k}`, passOn[k] as string] : []));
-    // The detached agent's stderr goes to a log in its private socket directory, so a failure to start
-    // (or a bearer-file error later) can be read, and is shown here when the start fails.
-    await prepareSocketDirectory(socketPath);
-    const logPath = agentLogPath(socketPath);
-    const log = openSync(logPath, 'w', 0o600);
+    // The detached agent logs to agent.log in its private socket directory; its stderr goes there too,
+    // so a failure to start can be read, and is shown here when the start fails.
+    await prepareSocketDirectory(socketPath, io.env);
+    const logPath = stringOpt(args, 'log-file') ?? agentLogPath(socketPath);
+    const log = openSync(
+      logPath,
+      constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
+      0o600,
+    );
+    const logStart = readFileSync(logPath).length;
     let child: ReturnType<typeof spawn>;
     try {
       child = spawn(
@@ -99,6 +117,8 @@ printed again.`,
           socketPath,
           '--lifetime',
           String(lifetime),
+          '--log-file',
+          logPath,
           ...forwarded,
         ],
         { detached: true, stdio: ['ignore', 'ignore', log], env: io.env as NodeJS.ProcessEnv },
@@ -117,7 +137,14 @@ printed again.`,
       await new Promise((r) => setTimeout(r, 50));
     }
     if (!exited) child.kill('SIGTERM');
-    const said = readFileSync(logPath, 'utf8').trim().split('\n').slice(-3).join('\n').trim();
+    const said = readFileSync(logPath)
+      .subarray(logStart)
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .slice(-3)
+      .join('\n')
+      .trim();
     throw new TokenwardenError('AGENT_START', `the agent did not start (socket ${socketPath})`, {
       hint: said ? `it said:\n  ${said.replace(/\n/g, '\n  ')}` : `see ${logPath}`,
     });
@@ -168,26 +195,42 @@ async function runForeground(
   lifetime: number,
   io: CliIO,
   bearerFile: BearerOptions | undefined,
+  logFile: string | undefined,
 ) {
-  const { createAgent } = await import('../agent/index.js');
-  let stop: () => void = () => {};
-  const stopped = new Promise<void>((resolve) => {
+  const { createAgent, formatLogLine, onStopSignals, openFileLog } = await import('../agent/index.js');
+  const sink = logFile ? openFileLog(logFile) : undefined;
+  const log = (event: string, fields?: Record<string, string | number | undefined>) => {
+    const line = formatLogLine(Date.now(), event, fields);
+    if (sink) sink.write(line);
+    else io.err(line);
+  };
+  let stop: (reason: string) => void = () => {};
+  const stopped = new Promise<string>((resolve) => {
     stop = resolve;
   });
   const agent = createAgent({
     socketPath,
     lifetimeSeconds: lifetime || undefined,
-    onKill: () => stop(),
+    onKill: () => stop('agent --kill'),
     bearerFile,
-    log: (line) => io.err(`tokenwarden agent: ${line}\n`),
+    log,
   });
-  await agent.start();
-  io.out(`${exportLines(socketPath, process.pid)}\n`);
-  process.once('SIGTERM', () => stop());
-  process.once('SIGINT', () => stop());
-  process.once('SIGHUP', () => stop());
-  await stopped;
-  await agent.close();
+  // Signals are taken before the socket exists: a stop asked during start-up still closes it cleanly.
+  const offSignals = onStopSignals((signal) => stop(signal));
+  try {
+    try {
+      await agent.start();
+    } catch (err) {
+      // The error itself goes to stderr (which the background agent's starter shows).
+      await agent.close('start failed');
+      throw err;
+    }
+    io.out(`${exportLines(socketPath, process.pid)}\n`);
+    await agent.close(await stopped);
+  } finally {
+    offSignals();
+    sink?.close();
+  }
   await removePrivateSocketDirectory(socketPath);
   return { exitCode: 0 };
 }

@@ -47,7 +47,15 @@ export async function refreshWithRotation(
     response = await refreshTokenGrant(args.client, record.refreshToken, args.request, args.ctx);
   } catch (err) {
     if (err instanceof OAuthError && err.error === 'invalid_grant') {
-      await store.save({ ...record, needsLogin: { since: now(), reason: err.message }, updatedAt: now() });
+      // Mark only the record whose refresh token was refused: a new setup may have replaced it meanwhile.
+      const current = await store.load(record.account);
+      if (current?.refreshToken === undefined || !current.refreshToken.equals(record.refreshToken)) {
+        throw new TokenwardenError(
+          'RENEW_FAILED',
+          `account ${record.account}: its credential was replaced while it was being refreshed; try again`,
+        );
+      }
+      await store.save({ ...current, needsLogin: { since: now(), reason: err.message }, updatedAt: now() });
       throw new TokenwardenError('NEEDS_LOGIN', `account ${record.account}: ${err.message}`, {
         hint: `the refresh token is no longer valid; run: ${args.loginHint}`,
       });

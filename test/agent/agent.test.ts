@@ -465,7 +465,11 @@ describe('the agent after the issuer revoked the grant', () => {
       const dead = await runCli(['token', 'vo', '--force'], { env: agent.env, tokenOnStdout: true });
       assert.equal(dead.code, 4, dead.stderr);
       assert.match(dead.stderr, /account vo: issuer answered invalid_grant/);
-      assert.match(dead.stderr, /run: tokenwarden setup vo --issuer \S+, then: tokenwarden add vo/);
+      // The commands carry the --config that `add` used.
+      assert.match(
+        dead.stderr,
+        /run: tokenwarden setup vo --config (\S+) --issuer \S+, then: tokenwarden add vo --config \1\n/,
+      );
       const before = world.issuer.stats().tokenRequests.refresh_token ?? 0;
       const again = await runCli(['token', 'vo', '--force'], { env: agent.env, tokenOnStdout: true });
       assert.equal(again.code, 4);
