@@ -168,8 +168,13 @@ export function createFileStore(opts: FileStoreOptions): CredentialStore {
 
     async withLock(account, fn, lockOpts = {}) {
       ensureOpen();
+      const credentialFile = opts.credentialFile(account);
+      const beside = lockFileBeside(credentialFile);
+      const lockPath = opts.lockFile?.(account) ?? beside;
+      // The lock beside the credential needs its directory: made here, with the credential's message.
+      if (lockPath === beside) await ensureDirectory(dirname(credentialFile));
       return withLock(
-        opts.lockFile?.(account) ?? lockFileBeside(opts.credentialFile(account)),
+        lockPath,
         { timeoutMs: lockOpts.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, signal: lockOpts.signal },
         fn,
       );
