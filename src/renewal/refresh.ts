@@ -69,7 +69,10 @@ export async function refreshWithRotation(
       response = await refreshTokenGrant(args.client, record.refreshToken, args.request, args.ctx);
     } catch (err) {
       if (err instanceof OAuthError && err.error === 'invalid_grant') {
-        await store.save({ ...record, needsLogin: { since: now(), reason: err.message }, updatedAt: now() });
+        const marked = { ...record, needsLogin: { since: now(), reason: err.message }, updatedAt: now() };
+        const slot = room;
+        room = undefined;
+        await (slot ? slot.save(marked) : store.save(marked));
         throw new TokenwardenError('NEEDS_LOGIN', `account ${record.account}: ${err.message}`, {
           hint: `the refresh token is no longer valid; run: ${args.loginHint}`,
         });

@@ -183,6 +183,42 @@ describe('renew into a directory it cannot write', () => {
   });
 });
 
+describe('renew with a credential directory it cannot write', () => {
+  let world: World;
+  before(async () => {
+    world = await createWorldWithAccount('vo');
+  });
+  after(async () => {
+    const leaks = findLeaks(await collectSecrets(world));
+    await world.close();
+    assert.deepEqual(leaks, [], 'a secret appeared in CLI output');
+  });
+
+  it('spends no grant when the rotated credential could not be saved', async () => {
+    await world.writeConfig(`${refreshAccount(world, 'vo')}${tokenSection(world, 't', 'vo')}`);
+    // The second user may read its credential and write its tokens, but not replace the credential.
+    const accounts = join(world.state, 'accounts');
+    await chownTree(world.dir, [accounts]);
+    await chmod(accounts, 0o755);
+    for (const f of await readdir(accounts)) await chown(join(accounts, f), OTHER_UID, OTHER_GID);
+    const before = refreshes(world);
+    const run = await runCliAs(OTHER_USER, ['renew', '--config', world.config]);
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(
+      run.stderr,
+      new RegExp(
+        `^tokenwarden: \\[token t\\] \\(account vo\\): account vo: not refreshed, the new credential could not be saved: cannot write ${join(accounts, 'vo.cred')}: permission denied \\(EACCES\\)`,
+        'm',
+      ),
+    );
+    assert.equal(refreshes(world), before, 'no refresh grant spent');
+    await chown(accounts, OTHER_UID, OTHER_GID);
+    const ok = await runCliAs(OTHER_USER, ['renew', '--config', world.config]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assertNoReuse(world);
+  });
+});
+
 /** chown -R to the second user, skipping `except`. */
 async function chownTree(dir: string, except: string[]): Promise<void> {
   if (except.includes(dir)) return;
