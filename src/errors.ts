@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'NETWORK'
   | 'TIMEOUT'
   | 'NEEDS_LOGIN'
+  | 'CREDENTIAL_LOST'
   | 'RENEW_FAILED'
   | 'AGENT_START'
   | 'INTERNAL';

@@ -1,11 +1,10 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { TokenwardenError } from '../errors.js';
-import { readFileIfExists } from '../files/index.js';
+import { lockFileBeside, readFileIfExists } from '../files/index.js';
 import { Secret } from '../secret.js';
 import { type CliIO, type OptionSpec, type ParsedArgs, stringOpt } from './command.js';
 import { promptSecret } from './prompt.js';
-import { lockFile } from './shared.js';
 
 export const PASSWORD_OPTIONS: Record<string, OptionSpec> = {
   'pw-file': {
@@ -50,16 +49,17 @@ export async function locateAccount(
   if (account?.kind === 'refresh') {
     return {
       credentialFile: account.credentialFile,
-      lockFile: lockFile(config.stateDir, name),
+      lockFile: lockFileBeside(account.credentialFile),
       passwordFile: account.passwordFile,
       configFile,
       kind: 'refresh',
     };
   }
   const fallback = join(config.stateDir, `${name}.pw`);
+  const credentialFile = join(config.stateDir, 'accounts', `${name}.cred`);
   return {
-    credentialFile: join(config.stateDir, 'accounts', `${name}.cred`),
-    lockFile: lockFile(config.stateDir, name),
+    credentialFile,
+    lockFile: lockFileBeside(credentialFile),
     passwordFile: (await readFileIfExists(fallback)) === undefined ? undefined : fallback,
     configFile,
     kind: account?.kind,

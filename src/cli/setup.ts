@@ -18,7 +18,7 @@ import { createFileStore, GENERATED_PASSWORD_KDF_COST } from '../store/index.js'
 import { formatDuration, splitList } from '../tokens/index.js';
 import { boolOpt, type CliIO, type Command, type ParsedArgs, secondsOpt, stringOpt } from './command.js';
 import { promptSecret } from './prompt.js';
-import { CONFIG_OPTION, JSON_OPTION, lockFile } from './shared.js';
+import { CONFIG_OPTION, JSON_OPTION } from './shared.js';
 
 export const DEFAULT_SCOPE = 'openid offline_access wlcg.groups storage.read:/ compute.read';
 
@@ -88,7 +88,7 @@ export interface SetupHooks {
 
 export async function runSetup(args: ParsedArgs, io: CliIO, hooks: SetupHooks = {}) {
   const plan = await planSetup(args, io);
-  const { name, config, mode, issuer, passwordFile, credentialFile } = plan;
+  const { name, mode, issuer, passwordFile, credentialFile } = plan;
   // From here on files are written; a failure takes back every file and directory this run created.
   const created = await noteMissingPaths(
     mode === 'client-credentials'
@@ -101,7 +101,6 @@ export async function runSetup(args: ParsedArgs, io: CliIO, hooks: SetupHooks = 
     let password = plan.password;
     const store = createFileStore({
       credentialFile: () => credentialFile,
-      lockFile: (a) => lockFile(config.stateDir, a),
       // A new password file is written only when the credential it seals is: after the login, so that
       // a login that fails, or is interrupted while waiting for the human, leaves no password file.
       password: async () => {

@@ -7,6 +7,7 @@ import {
   readPasswordFile,
 } from '../config/index.js';
 import { TokenwardenError } from '../errors.js';
+import { lockFileBeside } from '../files/index.js';
 import type { Secret } from '../secret.js';
 import { type CredentialStore, createFileStore } from '../store/index.js';
 import type { CliIO, OptionSpec, ParsedArgs } from './command.js';
@@ -26,8 +27,24 @@ export const JSON_OPTION: Record<string, OptionSpec> = {
   json: { type: 'boolean', description: 'print JSON instead of text' },
 };
 
+/**
+ * The lock of an account with no credential file (client credentials): in the state directory. A
+ * refresh-token account's lock follows its credential file instead (see accountLockFile).
+ */
 export function lockFile(stateDir: string, account: string): string {
   return join(stateDir, 'locks', `${account}.lock`);
+}
+
+/**
+ * Where the account's refresh lock is: beside the real path of its credential file for a refresh-token
+ * account, so that two configs (with different state directories) sharing one credential_file serialize;
+ * in the state directory for a client-credentials account.
+ */
+export function accountLockFile(config: RenewerConfig, account: string): string {
+  const found = config.accounts.get(account);
+  return found?.kind === 'refresh'
+    ? lockFileBeside(found.credentialFile)
+    : lockFile(config.stateDir, account);
 }
 
 export async function loadConfig(args: ParsedArgs, io: CliIO): Promise<RenewerConfig> {
@@ -46,7 +63,7 @@ export function storeForConfig(
 ): CredentialStore {
   return createFileStore({
     credentialFile: (name) => refreshAccount(config, name).credentialFile,
-    lockFile: (name) => lockFile(config.stateDir, name),
+    lockFile: (name) => accountLockFile(config, name),
     password: async (name) => {
       const known = passwords.get(name);
       if (known) return known;

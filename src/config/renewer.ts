@@ -10,7 +10,6 @@ import {
   DEFAULT_ROOT_STATE_DIR,
   DEFAULT_SECTION_OPTIONS,
   DEFAULT_TIMEOUT_SECONDS,
-  DEFAULT_TOKEN_MODE,
   TOKEN_OPTIONS,
 } from './defaults.js';
 import { configError } from './errors.js';
@@ -369,7 +368,7 @@ function resolveToken(
     minLifetime: wholeSeconds(r, 'min_lifetime', DEFAULT_MIN_LIFETIME),
     ...(owner === undefined ? {} : { owner: principal(r, owner, 'a user name or numeric uid') }),
     ...(group === undefined ? {} : { group: principal(r, group, 'a group name or numeric gid') }),
-    mode: fileMode(r),
+    ...optionalMode(fileMode(r)),
     newline: boolean(r, 'newline', DEFAULT_NEWLINE),
     grant,
   };
@@ -444,10 +443,15 @@ function boolean(r: SectionReader, option: string, fallback: boolean): boolean {
   return b;
 }
 
+function optionalMode(mode: number | undefined): { mode?: number } {
+  return mode === undefined ? {} : { mode };
+}
+
 /** Octal, like chmod: `0600`, `640`, `0o640`; at most 0777 and never world-writable. */
-function fileMode(r: SectionReader): number {
+function fileMode(r: SectionReader): number | undefined {
   const value = r.optional('mode');
-  if (value === undefined) return DEFAULT_TOKEN_MODE;
+  // Unset: an existing token file keeps its mode, a new one gets 0600 (DEFAULT_TOKEN_MODE).
+  if (value === undefined) return undefined;
   const match = /^(?:0o)?([0-7]{1,4})$/i.exec(value.value);
   if (match === null) r.bad(value, 'is not an octal file mode like 0600');
   const mode = Number.parseInt(match[1] as string, 8);

@@ -41,7 +41,8 @@ export interface TokenConfig {
   owner?: string;
   /** Group name or numeric gid, as written. */
   group?: string;
-  mode: number;
+  /** Permission bits when set; absent: an existing file keeps its mode, a new one gets 0600. */
+  mode?: number;
   newline: boolean;
   grant: 'refresh' | 'exchange';
 }

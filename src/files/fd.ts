@@ -14,10 +14,18 @@ export const fd = {
     new Promise((resolve, reject) => {
       fs.read(handle, buffer, 0, buffer.length, null, (err, n) => (err ? reject(err) : resolve(n)));
     }),
-  write: (handle: number, buffer: Uint8Array, offset: number, length: number): Promise<number> =>
+  /** Writes at the file position, or at `position` when given (pwrite). */
+  write: (
+    handle: number,
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number | null = null,
+  ): Promise<number> =>
     new Promise((resolve, reject) => {
-      fs.write(handle, buffer, offset, length, null, (err, n) => (err ? reject(err) : resolve(n)));
+      fs.write(handle, buffer, offset, length, position, (err, n) => (err ? reject(err) : resolve(n)));
     }),
+  ftruncate: promisify(fs.ftruncate),
   fchown: promisify(fs.fchown),
   fchmod: promisify(fs.fchmod),
   fsync: promisify(fs.fsync),

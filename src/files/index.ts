@@ -1,5 +1,6 @@
 export { resolveGid, resolveUid } from './ids.js';
-export { acquireLock, type Lock, type LockOptions, withLock } from './lock.js';
+export { acquireLock, type Lock, type LockOptions, lockFileBeside, withLock } from './lock.js';
+export { checkPathSafe, isShared, type PathPurpose } from './path-safety.js';
 export {
   type FileRead,
   fileIdentity,
@@ -7,4 +8,11 @@ export {
   readFileIfExists,
   readFileWithIdentity,
 } from './read.js';
-export { checkWriteTarget, type WriteFileAtomicOptions, writeFileAtomic } from './write-atomic.js';
+export { STALE_TEMP_AGE_MS, sweepStaleTemps } from './stale-temps.js';
+export {
+  checkWriteTarget,
+  reserveAtomicWrite,
+  type WriteFileAtomicOptions,
+  type WriteReservation,
+  writeFileAtomic,
+} from './write-atomic.js';

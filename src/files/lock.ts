@@ -1,10 +1,11 @@
-import { constants } from 'node:fs';
+import { constants, realpathSync } from 'node:fs';
 import { type FileHandle, mkdir, open, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { flock } from 'fs-ext';
 import { TokenwardenError } from '../errors.js';
 import { errnoCode, fileIoError } from './io-error.js';
+import { checkPathSafe } from './path-safety.js';
 
 /** An exclusive lock held on a lock file; `release()` is idempotent. */
 export interface Lock {
@@ -37,6 +38,7 @@ const MAX_DELAY_MS = 50;
 export async function acquireLock(path: string, opts: LockOptions): Promise<Lock> {
   const deadline = Date.now() + Math.max(0, opts.timeoutMs);
   throwIfAborted(path, opts.signal);
+  await checkPathSafe(path, 'lock');
   try {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   } catch (err) {
@@ -74,6 +76,32 @@ async function attemptLock(path: string): Promise<Lock | 'busy' | 'replaced'> {
   } catch (err) {
     await handle.close().catch(() => undefined);
     throw err;
+  }
+}
+
+/**
+ * The lock file of the file at `path` (a credential): `.<name>.lock` beside it, in the real directory
+ * (symlinks resolved), so that every process that can reach one file through any path, from any config
+ * or state directory, takes the same lock. Where the directory does not exist yet, its deepest existing
+ * ancestor is resolved and the rest appended: the path the directory will have once it is created.
+ */
+export function lockFileBeside(path: string): string {
+  const absolute = resolve(path);
+  return join(realDirectory(dirname(absolute)), `.${basename(absolute)}.lock`);
+}
+
+function realDirectory(dir: string): string {
+  const missing: string[] = [];
+  let current = dir;
+  for (;;) {
+    try {
+      return join(realpathSync.native(current), ...missing.reverse());
+    } catch (err) {
+      const parent = dirname(current);
+      if (errnoCode(err) !== 'ENOENT' || parent === current) return join(current, ...missing.reverse());
+      missing.push(basename(current));
+      current = parent;
+    }
   }
 }
 

@@ -157,7 +157,7 @@ async function preflight(
     }
   }
   try {
-    await checkWriteTarget(token.tokenPath, { mode: token.mode, ...ids });
+    await checkWriteTarget(token.tokenPath, writeOptions(token, ids));
   } catch (err) {
     const e = asError(err);
     throw configFailure(e.code, config.file, token.line, section, `token_path: ${e.message}`, {
@@ -166,6 +166,11 @@ async function preflight(
     });
   }
   return ids;
+}
+
+/** An existing token file keeps the owner, group and mode the config does not set. */
+function writeOptions(token: TokenConfig, ids: { uid?: number; gid?: number } = {}) {
+  return { ...(token.mode === undefined ? {} : { mode: token.mode }), ...ids, keepExisting: true };
 }
 
 async function inspectCandidate(
@@ -252,7 +257,7 @@ async function renewAccount(
             results.push(await renewOne(c, session, options, clock, status));
           } catch (err) {
             const e = asError(err);
-            if (isTransportFailure(e) || e.code === 'NEEDS_LOGIN') fatal = e;
+            if (isTransportFailure(e) || e.code === 'NEEDS_LOGIN' || e.code === 'CREDENTIAL_LOST') fatal = e;
             results.push(fail(c.token, e, status));
           }
         }
@@ -313,7 +318,7 @@ class StatusRecorder {
 }
 
 function fail(token: TokenConfig, error: TokenwardenError, status: StatusRecorder): TokenOutcome {
-  const state = error.code === 'NEEDS_LOGIN' ? 'needs-login' : 'failing';
+  const state = error.code === 'NEEDS_LOGIN' || error.code === 'CREDENTIAL_LOST' ? 'needs-login' : 'failing';
   status.note(token, { state, lastError: error.message, lastErrorCode: error.code });
   return outcome(token, 'failed', { error });
 }
@@ -425,10 +430,11 @@ async function renewOne(
       { hint: 'lower min_lifetime below the lifetime of the tokens the issuer grants' },
     );
   }
-  await writeFileAtomic(token.tokenPath, token.newline ? `${accessToken}\n` : accessToken, {
-    mode: token.mode,
-    ...c.ids,
-  });
+  await writeFileAtomic(
+    token.tokenPath,
+    token.newline ? `${accessToken}\n` : accessToken,
+    writeOptions(token, c.ids),
+  );
   const at = new Date(clock()).toISOString();
   status.note(token, { state: 'ok', lastRenewal: at, expiresAt: exp });
   return outcome(token, 'renewed', { reason: c.reason, expiresAt: exp });

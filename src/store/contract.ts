@@ -31,6 +31,14 @@ export interface CredentialStore {
   save(record: AccountRecord): Promise<void>;
 
   /**
+   * Secures, before a refresh grant, what `save` of the account's next record needs (disk space for
+   * the files adapter), so that a rotated refresh token can be stored even when the storage fills up
+   * meanwhile. Call it holding `withLock`; fails (FILE_IO, FILE_UNSAFE) when the record could not be
+   * saved now, so that no grant is spent on it. Adapters whose saves cannot run out of room may omit it.
+   */
+  reserveSave?(account: string): Promise<SaveReservation>;
+
+  /**
    * Runs fn holding the account's exclusive refresh lock, across processes (two refreshes of one
    * credential never overlap). The lock is released however `fn` ends, and also when the process dies.
    * Waits at most `timeoutMs` (adapter default when absent) or until `signal` aborts, then fails with
@@ -44,4 +52,12 @@ export interface CredentialStore {
 
   /** Releases resources (cached keys, connections); idempotent. The store is unusable afterwards. */
   close(): Promise<void>;
+}
+
+/** Room for one record, taken by `reserveSave`. Each of `save` and `release` ends it. */
+export interface SaveReservation {
+  /** `CredentialStore.save` into the room reserved: the same guarantees, and no ENOSPC while it fits. */
+  save(record: AccountRecord): Promise<void>;
+  /** Gives the room back unused; does nothing after `save`. */
+  release(): Promise<void>;
 }

@@ -1,9 +1,16 @@
-import { mkdir } from 'node:fs/promises';
+import { lstat, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TokenwardenError } from '../errors.js';
-import { readFileIfExists, withLock, writeFileAtomic } from '../files/index.js';
+import {
+  checkPathSafe,
+  lockFileBeside,
+  readFileIfExists,
+  reserveAtomicWrite,
+  withLock,
+  writeFileAtomic,
+} from '../files/index.js';
 import type { Secret } from '../secret.js';
-import type { CredentialStore } from './contract.js';
+import type { CredentialStore, SaveReservation } from './contract.js';
 import type { AccountRecord } from './record.js';
 import {
   createKdfParams,
@@ -18,8 +25,12 @@ import {
 export interface FileStoreOptions {
   /** Path of the account's encrypted record (one file per account). */
   credentialFile: (account: string) => string;
-  /** Path of the account's lock file; kept forever, never deleted. */
-  lockFile: (account: string) => string;
+  /**
+   * Path of the account's lock file; kept forever, never deleted. Default, and what every refresh-token
+   * account should use: `.<name>.lock` beside the real path of its credential file (lockFileBeside), so
+   * that two configs or state directories naming one credential file still exclude each other.
+   */
+  lockFile?: (account: string) => string;
   /**
    * The account's password. Asked only when a key must be derived: the first load or save of the
    * account in this process, or when the file on disk was sealed with another salt.
@@ -33,6 +44,11 @@ export interface FileStoreOptions {
 export const DEFAULT_LOCK_TIMEOUT_MS = 120_000;
 /** A credential file is a few kilobytes; anything much larger is not ours. */
 const MAX_CREDENTIAL_BYTES = 1024 * 1024;
+/**
+ * Room reserved for the next record: twice the current one (a rotated refresh token may be longer)
+ * plus slack, and never less than this.
+ */
+const MIN_RESERVATION_BYTES = 16 * 1024;
 
 interface CachedKey {
   kdf: KdfParams;
@@ -75,10 +91,38 @@ export function createFileStore(opts: FileStoreOptions): CredentialStore {
     return derived;
   }
 
+  /** The record sealed under the account's cached key (derived on first use), its directory made. */
+  async function seal(record: AccountRecord): Promise<Uint8Array> {
+    const { key, kdf } = await keyFor(record.account, undefined);
+    // close() zeroes cached keys: sealing with one would write a file nobody can open.
+    ensureOpen();
+    const bytes = sealRecord(record, key, kdf);
+    await ensureDirectory(dirname(opts.credentialFile(record.account)));
+    return bytes;
+  }
+
+  async function ensureDirectory(dir: string): Promise<void> {
+    if (madeDirs.has(dir)) return;
+    try {
+      // Only creates what is missing; an existing directory keeps the mode its admin gave it.
+      await checkPathSafe(dir, 'write');
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      madeDirs.add(dir);
+    } catch (err) {
+      if (err instanceof TokenwardenError) throw err;
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new TokenwardenError('FILE_IO', `cannot create the credential directory ${dir}: ${reason}`, {
+        cause: err,
+      });
+    }
+  }
+
   return {
     async load(account) {
       ensureOpen();
-      const text = await readFileIfExists(opts.credentialFile(account), { maxBytes: MAX_CREDENTIAL_BYTES });
+      const path = opts.credentialFile(account);
+      await checkPathSafe(path, 'read');
+      const text = await readFileIfExists(path, { maxBytes: MAX_CREDENTIAL_BYTES });
       if (text === undefined) return undefined;
       const envelope = parseEnvelope(text, account);
       const { key } = await keyFor(account, envelope.kdf);
@@ -88,29 +132,49 @@ export function createFileStore(opts: FileStoreOptions): CredentialStore {
 
     async save(record: AccountRecord) {
       ensureOpen();
-      const path = opts.credentialFile(record.account);
-      const { key, kdf } = await keyFor(record.account, undefined);
-      // close() zeroes cached keys: sealing with one would write a file nobody can open.
+      const bytes = await seal(record);
+      await writeFileAtomic(opts.credentialFile(record.account), bytes, { mode: 0o600 });
+    },
+
+    async reserveSave(account: string): Promise<SaveReservation> {
       ensureOpen();
-      const bytes = sealRecord(record, key, kdf);
-      const dir = dirname(path);
-      try {
-        // Only creates what is missing; an existing directory keeps the mode its admin gave it.
-        if (!madeDirs.has(dir)) await mkdir(dir, { recursive: true, mode: 0o700 });
-        madeDirs.add(dir);
-      } catch (err) {
-        const reason = err instanceof Error ? err.message : String(err);
-        throw new TokenwardenError('FILE_IO', `cannot create the credential directory ${dir}: ${reason}`, {
-          cause: err,
-        });
-      }
-      await writeFileAtomic(path, bytes, { mode: 0o600 });
+      const path = opts.credentialFile(account);
+      await ensureDirectory(dirname(path));
+      const current = await lstat(path).then(
+        (st) => st.size,
+        () => 0,
+      );
+      const room = await reserveAtomicWrite(path, Math.max(MIN_RESERVATION_BYTES, 2 * current + 4096), {
+        mode: 0o600,
+      });
+      return {
+        async save(record) {
+          if (record.account !== account) {
+            await room.release();
+            throw new TokenwardenError('INTERNAL', `a reservation for ${account} saved ${record.account}`);
+          }
+          let bytes: Uint8Array;
+          try {
+            bytes = await seal(record);
+          } catch (err) {
+            await room.release();
+            throw err;
+          }
+          await room.write(bytes);
+        },
+        release: () => room.release(),
+      };
     },
 
     async withLock(account, fn, lockOpts = {}) {
       ensureOpen();
+      const credentialFile = opts.credentialFile(account);
+      const beside = lockFileBeside(credentialFile);
+      const lockPath = opts.lockFile?.(account) ?? beside;
+      // The lock beside the credential needs its directory: made here, with the credential's message.
+      if (lockPath === beside) await ensureDirectory(dirname(credentialFile));
       return withLock(
-        opts.lockFile(account),
+        lockPath,
         { timeoutMs: lockOpts.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, signal: lockOpts.signal },
         fn,
       );

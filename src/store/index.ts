@@ -1,4 +1,4 @@
-export type { CredentialStore } from './contract.js';
+export type { CredentialStore, SaveReservation } from './contract.js';
 export { createFileStore, DEFAULT_LOCK_TIMEOUT_MS, type FileStoreOptions } from './file-store.js';
 export type { AccountRecord } from './record.js';
 export {

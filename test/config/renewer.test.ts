@@ -77,7 +77,6 @@ scope = compute.read compute.modify
         audience: ['https://ce.example.org:9619'],
         scope: ['compute.read', 'compute.modify'],
         minLifetime: DEFAULT_MIN_LIFETIME,
-        mode: 0o600,
         newline: true,
         grant: 'refresh',
       },

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { acquireLock, withLock } from '../../src/files/index.js';
+import { acquireLock, lockFileBeside, withLock } from '../../src/files/index.js';
+import { Secret } from '../../src/secret.js';
+import { createFileStore } from '../../src/store/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { spawnChild } from './spawn.js';
 
@@ -113,6 +115,45 @@ describe('acquireLock', () => {
       assert.ok(waited < 1000, `took ${waited} ms after the kill`);
     } finally {
       child.process.kill('SIGKILL');
+    }
+  });
+
+  it('lockFileBeside: one lock per real credential path, however it is reached', async () => {
+    const real = join(dir, 'accounts');
+    await mkdir(real);
+    await symlink(real, join(dir, 'alias'));
+    assert.equal(lockFileBeside(join(real, 'vo.cred')), join(real, '.vo.cred.lock'));
+    assert.equal(lockFileBeside(join(dir, 'alias', 'vo.cred')), join(real, '.vo.cred.lock'));
+    assert.equal(
+      lockFileBeside(join(dir, 'alias', '..', 'accounts', 'vo.cred')),
+      join(real, '.vo.cred.lock'),
+    );
+    // Not created yet: the deepest existing ancestor is resolved, the rest kept.
+    assert.equal(lockFileBeside(join(dir, 'alias', 'new', 'vo.cred')), join(real, 'new', '.vo.cred.lock'));
+  });
+
+  it('two file stores reaching one credential file by different paths exclude each other', async () => {
+    const real = join(dir, 'accounts');
+    await mkdir(real);
+    await symlink(real, join(dir, 'alias'));
+    const store = (path: string) =>
+      createFileStore({ credentialFile: () => path, password: async () => new Secret('pw') });
+    const a = store(join(real, 'vo.cred'));
+    const b = store(join(dir, 'alias', 'vo.cred'));
+    try {
+      await a.withLock('vo', async () => {
+        await assert.rejects(
+          b.withLock('vo', async () => undefined, { timeoutMs: 0 }),
+          {
+            code: 'LOCK_TIMEOUT',
+            message: `cannot lock ${join(real, '.vo.cred.lock')}: still held by another process after 0 ms`,
+          },
+        );
+      });
+      assert.equal(await b.withLock('vo', async () => 'free again', { timeoutMs: 0 }), 'free again');
+    } finally {
+      await a.close();
+      await b.close();
     }
   });
 });

@@ -210,6 +210,29 @@ export function runStoreContract(name: string, makeFixture: () => Promise<StoreF
       assert.ok(!('needsLogin' in (fresh as object)));
     });
 
+    it('reserveSave, where an adapter has it: a reserved save is a save; a released one changes nothing', async () => {
+      const store = open();
+      if (store.reserveSave === undefined) return;
+      await store.save(fullRecord('alice'));
+      const rotated: AccountRecord = {
+        ...fullRecord('alice'),
+        refreshToken: new Secret('reserved-refresh-token-alice'),
+      };
+      await store.withLock('alice', async () => {
+        const unused = await store.reserveSave?.('alice');
+        await unused?.release();
+        await unused?.release();
+        assert.equal(
+          (await open().load('alice'))?.refreshToken?.reveal(),
+          'refresh-token-alice-0a1b2c3d4e5f',
+        );
+        const room = await store.reserveSave?.('alice');
+        await room?.save(rotated);
+        await room?.release();
+      });
+      assert.deepEqual(revealed(await open().load('alice')), revealed(rotated));
+    });
+
     it('keeps accounts apart', async () => {
       const store = open();
       await store.save(fullRecord('alice'));

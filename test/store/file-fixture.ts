@@ -16,8 +16,9 @@ export function credentialPath(dir: string, account: string): string {
   return join(dir, 'accounts', `${account}.cred`);
 }
 
+/** Where the file store locks an account by default: beside its credential file. */
 export function lockPath(dir: string, account: string): string {
-  return join(dir, 'locks', `${account}.lock`);
+  return join(dir, 'accounts', `.${account}.cred.lock`);
 }
 
 /** Opens the file store of a fixture directory; also what contract-worker.ts calls in a child. */
@@ -25,7 +26,6 @@ export function openStore(config: unknown, password: (account: string) => Promis
   const { dir } = config as FileStoreConfig;
   return createFileStore({
     credentialFile: (account) => credentialPath(dir, account),
-    lockFile: (account) => lockPath(dir, account),
     password,
     kdf: TEST_KDF,
   });
