@@ -30,10 +30,24 @@ export function lockFile(stateDir: string, account: string): string {
   return join(stateDir, 'locks', `${account}.lock`);
 }
 
-export async function loadConfig(args: ParsedArgs, io: CliIO): Promise<RenewerConfig> {
+/**
+ * The config named by --config (or the defaults). With `collect`, a semantic error in one section is
+ * recorded in `problems` and breaks only what depends on it (renew, status); without, it is thrown.
+ */
+export async function loadConfig(
+  args: ParsedArgs,
+  io: CliIO,
+  options: { collect?: boolean } = {},
+): Promise<RenewerConfig> {
   const { findConfigPath } = await import('../config/index.js');
   const path = findConfigPath({ cliPath: stringOpt(args, 'config'), env: io.env });
-  return loadRenewerConfig({ path, env: io.env, uid: io.uid, home: io.home });
+  return loadRenewerConfig({
+    path,
+    env: io.env,
+    uid: io.uid,
+    home: io.home,
+    collect: options.collect === true,
+  });
 }
 
 /**

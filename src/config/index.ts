@@ -27,11 +27,13 @@ export {
   readClientSecretFile,
   readPasswordFile,
 } from './load.js';
-export { type ResolveContext, resolveRenewerConfig } from './renewer.js';
+export { type ResolveContext, type ResolveOptions, resolveRenewerConfig } from './renewer.js';
 export type {
   AccountBase,
   AccountConfig,
+  BrokenToken,
   ClientCredentialsAccountConfig,
+  ConfigProblem,
   RefreshAccountConfig,
   RenewerConfig,
   TokenConfig,
