@@ -5,11 +5,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
  * sees the request):
  * - 'error500': HTTP 500 with an HTML body, as from a failing proxy or application server;
  * - 'hang': no answer at all; the connection stays open until the issuer is closed;
- * - 'garbage': HTTP 200 that claims to be JSON but is not.
+ * - 'garbage': HTTP 200 that claims to be JSON but is not;
+ * - 'slow': the provider does answer, but only SLOW_FAULT_MS after the request arrived (a refresh that
+ *   is in flight long enough for a test to interrupt the client). Counted as faulted on arrival.
  */
-export type TestIssuerFault = 'none' | 'error500' | 'hang' | 'garbage';
+export type TestIssuerFault = 'none' | 'error500' | 'hang' | 'garbage' | 'slow';
 
-export const TEST_ISSUER_FAULTS: readonly TestIssuerFault[] = ['none', 'error500', 'hang', 'garbage'];
+export const TEST_ISSUER_FAULTS: readonly TestIssuerFault[] = ['none', 'error500', 'hang', 'garbage', 'slow'];
+
+/** How long the 'slow' fault holds a token request before the provider handles it. */
+export const SLOW_FAULT_MS = 2000;
 
 const ERROR_PAGE =
   '<html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1></body></html>\n';
@@ -17,7 +22,7 @@ const GARBAGE = '<html><body>Service Temporarily Unavailable</body></html>\n';
 
 /** Answers `req` as `fault` dictates. `hung` collects the requests left without an answer. */
 export function answerWithFault(
-  fault: Exclude<TestIssuerFault, 'none'>,
+  fault: Exclude<TestIssuerFault, 'none' | 'slow'>,
   req: IncomingMessage,
   res: ServerResponse,
   hung: Set<ServerResponse>,

@@ -3,7 +3,7 @@ import type { Provider } from 'oidc-provider';
 import { TokenwardenError } from '../errors.js';
 import { rewriteTokenRequestBody } from './audience.js';
 import { createAuthorizationWalker } from './authorization-walk.js';
-import { answerWithFault, TEST_ISSUER_FAULTS, type TestIssuerFault } from './faults.js';
+import { answerWithFault, SLOW_FAULT_MS, TEST_ISSUER_FAULTS, type TestIssuerFault } from './faults.js';
 import { BodyTooLargeError, readBody, withBody } from './http-body.js';
 import { createInteractionHandler, INTERACTION_PATH } from './interactions.js';
 
@@ -41,7 +41,10 @@ export function createFrontDoor(setup: FrontDoorSetup): FrontDoor {
   let fault: TestIssuerFault = 'none';
 
   async function tokenEndpoint(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (fault !== 'none') {
+    if (fault === 'slow') {
+      setup.onFault();
+      await new Promise((resolve) => setTimeout(resolve, SLOW_FAULT_MS));
+    } else if (fault !== 'none') {
       setup.onFault();
       answerWithFault(fault, req, res, hung);
       return;
