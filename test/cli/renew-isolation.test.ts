@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { findLeaks, runCli } from '../helpers/cli.js';
 import { collectSecrets } from '../helpers/secrets.js';
 import { createWorld, refreshAccount, tokenSection, type World } from '../helpers/world.js';
@@ -320,5 +321,35 @@ describe('status tells the truth', () => {
         assert.match(help, new RegExp(`[;:] ${code} `), `${cmd} --help names exit status ${code}`);
       }
     }
+  });
+});
+
+describe('a run with every token fresh stays cheap', () => {
+  let world: World;
+  const hook = fileURLToPath(new URL('../helpers/no-openid-client.js', import.meta.url));
+  const noOidc = { env: { NODE_OPTIONS: `--import ${hook}` } };
+
+  before(async () => {
+    world = await createWorld();
+    await world.writeConfig(`${refreshAccount(world, 'vo')}${tokenSection(world, 't', 'vo')}`);
+    assert.equal((await world.setup('vo')).code, 0);
+  });
+  after(async () => {
+    const leaks = findLeaks(await collectSecrets(world));
+    await world.close();
+    assert.deepEqual(leaks, [], 'a secret appeared in CLI output');
+  });
+
+  it('renew and status never load the OIDC client when nothing is due', async () => {
+    // The hook works: a run with work to do needs the client, and fails without it.
+    const due = await runCli(['renew', '--config', world.config], noOidc);
+    assert.notEqual(due.code, 0);
+    assert.match(due.stderr, /openid-client was loaded/);
+    assert.equal((await runCli(['renew', '--config', world.config])).code, 0);
+    const fresh = await runCli(['renew', '--config', world.config], noOidc);
+    assert.equal(fresh.code, 0, fresh.stderr);
+    assert.match(fresh.stdout, /0 renewed, 1 still fresh/);
+    const status = await runCli(['status', '--config', world.config], noOidc);
+    assert.equal(status.code, 0, status.stderr);
   });
 });
