@@ -27,7 +27,7 @@ export {
   readClientSecretFile,
   readPasswordFile,
 } from './load.js';
-export { type ResolveContext, type ResolveOptions, resolveRenewerConfig } from './renewer.js';
+export { accountOrError, type ResolveContext, type ResolveOptions, resolveRenewerConfig } from './renewer.js';
 export type {
   AccountBase,
   AccountConfig,

@@ -109,8 +109,8 @@ export function resolveRenewerConfig(
   const brokenTokens: BrokenToken[] = [];
   const byPath = new Map<string, TokenConfig>();
   const breakToken = (s: KindedSection, error: TokenwardenError) => {
-    const account = getOption(doc, s.section, 'account')?.value;
-    const path = getOption(doc, s.section, 'token_path')?.value;
+    const account = rawOption(doc, s.section, 'account');
+    const path = rawOption(doc, s.section, 'token_path');
     brokenTokens.push({
       name: s.name,
       line: s.section.line,
@@ -126,7 +126,7 @@ export function resolveRenewerConfig(
   }
   for (const s of sections) {
     if (s.kind !== 'token' || duplicates.has(`token ${s.name}`)) continue;
-    const accountName = getOption(doc, s.section, 'account')?.value;
+    const accountName = rawOption(doc, s.section, 'account');
     const accountError = accountName === undefined ? undefined : brokenAccounts.get(accountName);
     if (accountError !== undefined) {
       // The token's own section may be fine: it fails with the error of the account it needs.
@@ -167,6 +167,15 @@ export function resolveRenewerConfig(
     brokenAccounts: freezeMap(brokenAccounts),
     brokenTokens: Object.freeze(brokenTokens),
   });
+}
+
+/** An option's value for messages and grouping only: undefined when it cannot be read (bad interpolation). */
+function rawOption(doc: IniDocument, section: IniSection, option: string): string | undefined {
+  try {
+    return getOption(doc, section, option)?.value;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The error a section check threw; anything else is a bug and goes on up. */
@@ -596,4 +605,15 @@ function freezeMap<K, V>(map: Map<K, V>): ReadonlyMap<K, V> {
     clear: { value: refuse },
   });
   return Object.freeze(map);
+}
+
+/**
+ * The account a command needs, from a config resolved with `collect`: the account when its section is
+ * sound, undefined when there is no such section, and its own error (not another section's) when its
+ * section is broken.
+ */
+export function accountOrError(config: RenewerConfig, name: string): AccountConfig | undefined {
+  const error = config.brokenAccounts.get(name);
+  if (error !== undefined) throw error;
+  return config.accounts.get(name);
 }

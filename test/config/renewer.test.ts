@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { inspect } from 'node:util';
 import {
   type AccountConfig,
+  accountOrError,
   DEFAULT_MIN_LIFETIME,
   parseIni,
   type RenewerConfig,
@@ -598,5 +599,46 @@ describe('resolveRenewerConfig with collect: a broken section breaks only what d
       () => collect(`[DEFAULT]\nstate_dir = relative\n\n${ACCOUNT}`),
       /state_dir = "relative" is not an absolute path/,
     );
+  });
+});
+
+describe('accountOrError', () => {
+  it("gives a sound account, undefined for none, and a broken account's own error", () => {
+    const config = resolveRenewerConfig(
+      parseIni(
+        `${ACCOUNT}[account nopw]\nissuer = https://issuer.example\n\n[token t]\nfrobnicate = 1\n`,
+        FILE,
+      ),
+      CTX,
+      { collect: true },
+    );
+    assert.equal(accountOrError(config, 'vo')?.name, 'vo');
+    assert.equal(accountOrError(config, 'nosuch'), undefined);
+    assert.throws(
+      () => accountOrError(config, 'nopw'),
+      (err: TokenwardenError) =>
+        err.code === 'CONFIG_INVALID' &&
+        /Config for \[account nopw\]: missing password_file/.test(err.message),
+    );
+  });
+});
+
+describe('resolveRenewerConfig with collect: a bad interpolation breaks its section only', () => {
+  it('a [token] whose account = cannot be interpolated is broken, the others kept', () => {
+    const config = resolveRenewerConfig(
+      parseIni(
+        `${ACCOUNT}[token bad]\naccount = %(nope)s\ntoken_path = /t/bad\n\n[token good]\naccount = vo\ntoken_path = /t/good\n`,
+        FILE,
+      ),
+      CTX,
+      { collect: true },
+    );
+    assert.deepEqual(
+      config.tokens.map((t) => t.name),
+      ['good'],
+    );
+    assert.equal(config.brokenTokens[0]?.name, 'bad');
+    assert.equal(config.brokenTokens[0]?.account, undefined);
+    assert.match(config.brokenTokens[0]?.error.message ?? '', /line 5: .*nope/);
   });
 });
