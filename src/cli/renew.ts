@@ -36,7 +36,7 @@ makes the run fail even while its tokens are still fresh.
 SIGTERM or SIGINT: the refresh in flight is finished and saved, nothing new is started, and the run
 exits with 128 + the signal number (143 for SIGTERM, 130 for SIGINT), naming the tokens not done.
 Exit status: 0 every token fresh or renewed and every account usable; 1 failures of mixed causes, or
-a token file that cannot be written; 2 bad command line; 3 bad configuration (a broken section, an
+of no class below (a token file that cannot be written, a lock not obtained); 2 bad command line; 3 bad configuration (a broken section, an
 unreadable password file, or a config file that cannot be read at all); 4 a credential needs attention
 (missing, wrong password, needs a new login); 5 the issuer could not be reached or answered badly;
 70 internal error. When every failure has one cause, the status is that cause's.`,

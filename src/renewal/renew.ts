@@ -144,6 +144,13 @@ export async function renewTokens(options: RenewOptions): Promise<RenewResult> {
   const byAccount = new Map<string, Candidate[]>();
   const due: Candidate[] = [];
   const freshAccounts = new Set<string>();
+  // One read of each account's status file, all at once: clearing old failures and reusing the verdict
+  // of the last decryption both need it.
+  await Promise.all(
+    [...new Set(candidates.filter((c) => c.reason === undefined).map((c) => c.token.account))].map((a) =>
+      status.previous(a),
+    ),
+  );
   for (const c of candidates) {
     if (c.reason === undefined) {
       record(outcome(c.token, 'fresh', { expiresAt: c.currentExp }));
