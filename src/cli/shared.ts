@@ -47,10 +47,24 @@ export function accountLockFile(config: RenewerConfig, account: string): string 
     : lockFile(config.stateDir, account);
 }
 
-export async function loadConfig(args: ParsedArgs, io: CliIO): Promise<RenewerConfig> {
+/**
+ * The config named by --config (or the defaults). With `collect`, a semantic error in one section is
+ * recorded in `problems` and breaks only what depends on it (renew, status); without, it is thrown.
+ */
+export async function loadConfig(
+  args: ParsedArgs,
+  io: CliIO,
+  options: { collect?: boolean } = {},
+): Promise<RenewerConfig> {
   const { findConfigPath } = await import('../config/index.js');
   const path = findConfigPath({ cliPath: stringOpt(args, 'config'), env: io.env });
-  return loadRenewerConfig({ path, env: io.env, uid: io.uid, home: io.home });
+  return loadRenewerConfig({
+    path,
+    env: io.env,
+    uid: io.uid,
+    home: io.home,
+    collect: options.collect === true,
+  });
 }
 
 /**

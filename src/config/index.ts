@@ -31,11 +31,13 @@ export {
 } from './load.js';
 export { type LoginHintContext, missingCredentialHint } from './login-hint.js';
 export { findOidcAgentDir, oidcAgentDirCandidates } from './oidc-agent-dir.js';
-export { type ResolveContext, resolveRenewerConfig } from './renewer.js';
+export { accountOrError, type ResolveContext, type ResolveOptions, resolveRenewerConfig } from './renewer.js';
 export type {
   AccountBase,
   AccountConfig,
+  BrokenToken,
   ClientCredentialsAccountConfig,
+  ConfigProblem,
   RefreshAccountConfig,
   RenewerConfig,
   TokenConfig,

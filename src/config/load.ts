@@ -46,6 +46,8 @@ export interface LoadRenewerConfigOptions {
   env: Record<string, string | undefined>;
   uid: number;
   home: string;
+  /** Record semantic errors per section instead of throwing the first (see ResolveOptions). */
+  collect?: boolean;
 }
 
 /** Reads, parses and resolves config.ini. Missing file: CONFIG_NOT_FOUND; anything wrong: CONFIG_INVALID. */
@@ -74,7 +76,11 @@ export async function loadRenewerConfig(options: LoadRenewerConfigOptions): Prom
   } catch (cause) {
     throw new TokenwardenError('CONFIG_INVALID', `config file ${path} is not UTF-8 text`, { cause });
   }
-  return resolveRenewerConfig(parseIni(text, path), { file: path, env, uid, home });
+  return resolveRenewerConfig(
+    parseIni(text, path),
+    { file: path, env, uid, home },
+    { collect: options.collect === true },
+  );
 }
 
 /**

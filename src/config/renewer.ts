@@ -1,4 +1,5 @@
 import { isAbsolute, join, resolve } from 'node:path';
+import { TokenwardenError } from '../errors.js';
 import { isLoopbackUrl } from '../oidc/loopback.js';
 import { Secret } from '../secret.js';
 import {
@@ -17,7 +18,9 @@ import { DEFAULT_SECTION, getOption, type IniDocument, type IniSection, type Ini
 import type {
   AccountBase,
   AccountConfig,
+  BrokenToken,
   ClientCredentialsAccountConfig,
+  ConfigProblem,
   RefreshAccountConfig,
   RenewerConfig,
   TokenConfig,
@@ -53,85 +56,202 @@ const BOOLEAN_WORDS: Record<string, boolean> = {
 };
 const MAX_ID = 4294967294;
 
+/** How resolveRenewerConfig treats a semantic error in one section. */
+export interface ResolveOptions {
+  /**
+   * false (the default): throw the first problem, as every command that needs the whole config wants.
+   * true: record each problem in `problems`, leave the sections it breaks out of `accounts`/`tokens`,
+   * and list the tokens it breaks in `brokenTokens` (renew and status go on with the others).
+   */
+  collect?: boolean;
+}
+
 /**
  * Resolves a parsed config.ini (osg-token-renewer's format plus our additions) into the renewer config:
  * every section and option checked, defaults filled in, the result deeply frozen. Pure: it reads no file
- * (password files are checked by `checkAccountFiles`). Throws CONFIG_INVALID on the first problem, with
- * a one-line message naming the file, the line, the section and the option.
+ * (password files are checked by `checkAccountFiles`). Each message is one line naming the file, the
+ * line, the section and the option. A problem in one section breaks only that section (and, for an
+ * account, the tokens that use it): see ResolveOptions. A problem that concerns every section (the
+ * state directory) is always thrown.
  */
-export function resolveRenewerConfig(doc: IniDocument, ctx: ResolveContext): RenewerConfig {
-  const sections = checkSections(doc);
-  const stateDir = resolveStateDir(doc, ctx);
+export function resolveRenewerConfig(
+  doc: IniDocument,
+  ctx: ResolveContext,
+  options: ResolveOptions = {},
+): RenewerConfig {
+  // In the order they are found, which is the order the first of them used to be thrown in.
+  const problems: ConfigProblem[] = [];
+  const { sections, duplicates } = checkSections(doc, problems);
+  let stateDir: string;
+  try {
+    stateDir = resolveStateDir(doc, ctx);
+  } catch (err) {
+    throw options.collect || problems[0] === undefined ? err : problems[0].error;
+  }
   const accounts = new Map<string, AccountConfig>();
+  const brokenAccounts = new Map<string, TokenwardenError>();
+  for (const [key, error] of duplicates) {
+    const [kind, name] = key.split(' ') as [SectionKind, string];
+    if (kind === 'account') brokenAccounts.set(name, error);
+  }
   for (const s of sections) {
-    if (s.kind === 'account') accounts.set(s.name, resolveAccount(doc, s, stateDir));
+    if (s.kind !== 'account' || brokenAccounts.has(s.name)) continue;
+    try {
+      accounts.set(s.name, resolveAccount(doc, s, stateDir));
+    } catch (err) {
+      const error = asConfigError(err);
+      problems.push({ kind: 'account', name: s.name, line: lineOf(error, s.section.line), error });
+      brokenAccounts.set(s.name, error);
+    }
   }
   const tokens: TokenConfig[] = [];
+  const brokenTokens: BrokenToken[] = [];
   const byPath = new Map<string, TokenConfig>();
-  for (const s of sections) {
-    if (s.kind !== 'token') continue;
-    const token = resolveToken(doc, s, accounts);
-    const other = byPath.get(resolve(token.tokenPath));
-    if (other !== undefined) {
-      throw configError(
-        doc.file,
-        token.line,
-        `token ${token.name}`,
-        `token_path ${token.tokenPath} is also the token_path of [token ${other.name}] (line ${other.line})`,
-        'each [token] needs a file of its own',
-      );
-    }
-    byPath.set(resolve(token.tokenPath), token);
-    tokens.push(token);
+  const breakToken = (s: KindedSection, error: TokenwardenError) => {
+    const account = rawOption(doc, s.section, 'account');
+    const path = rawOption(doc, s.section, 'token_path');
+    brokenTokens.push({
+      name: s.name,
+      line: s.section.line,
+      ...(account ? { account } : {}),
+      ...(path && isAbsolute(path) ? { tokenPath: path } : {}),
+      error,
+    });
+  };
+  for (const [key, error] of duplicates) {
+    const [kind, name] = key.split(' ') as [SectionKind, string];
+    const first = sections.find((s) => s.kind === kind && s.name === name);
+    if (kind === 'token' && first !== undefined) breakToken(first, error);
   }
+  for (const s of sections) {
+    if (s.kind !== 'token' || duplicates.has(`token ${s.name}`)) continue;
+    const accountName = rawOption(doc, s.section, 'account');
+    const accountError = accountName === undefined ? undefined : brokenAccounts.get(accountName);
+    if (accountError !== undefined) {
+      // The token's own section may be fine: it fails with the error of the account it needs.
+      breakToken(s, accountError);
+      continue;
+    }
+    try {
+      const token = resolveToken(doc, s, accounts);
+      const other = byPath.get(resolve(token.tokenPath));
+      if (other !== undefined) {
+        throw configError(
+          doc.file,
+          token.line,
+          `token ${token.name}`,
+          `token_path ${token.tokenPath} is also the token_path of [token ${other.name}] (line ${other.line})`,
+          'each [token] needs a file of its own',
+        );
+      }
+      byPath.set(resolve(token.tokenPath), token);
+      tokens.push(token);
+    } catch (err) {
+      const error = asConfigError(err);
+      problems.push({ kind: 'token', name: s.name, line: lineOf(error, s.section.line), error });
+      breakToken(s, error);
+    }
+  }
+  if (!options.collect && problems[0] !== undefined) throw problems[0].error;
+  problems.sort((a, b) => a.line - b.line);
+  brokenTokens.sort((a, b) => a.line - b.line);
+  for (const p of problems) Object.freeze(p);
+  for (const b of brokenTokens) Object.freeze(b);
   return Object.freeze({
     file: ctx.file,
     stateDir,
     accounts: freezeMap(accounts),
     tokens: Object.freeze(tokens),
+    problems: Object.freeze(problems),
+    brokenAccounts: freezeMap(brokenAccounts),
+    brokenTokens: Object.freeze(brokenTokens),
   });
 }
 
-/** Every section is `[account NAME]` or `[token NAME]` (osg-token-renewer's rule), each at most once. */
-function checkSections(doc: IniDocument): KindedSection[] {
+/** An option's value for messages and grouping only: undefined when it cannot be read (bad interpolation). */
+function rawOption(doc: IniDocument, section: IniSection, option: string): string | undefined {
+  try {
+    return getOption(doc, section, option)?.value;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The error a section check threw; anything else is a bug and goes on up. */
+function asConfigError(err: unknown): TokenwardenError {
+  if (err instanceof TokenwardenError) return err;
+  throw err;
+}
+
+/** The line a config message names (`FILE line N: ...`), else the section's. */
+function lineOf(error: TokenwardenError, fallback: number): number {
+  const m = / line (\d+): /.exec(error.message);
+  return m ? Number(m[1]) : fallback;
+}
+
+/**
+ * Every section is `[account NAME]` or `[token NAME]` (osg-token-renewer's rule), each at most once.
+ * Returns the sound ones; a header that is neither kind, or a bad NAME, is a problem and left out; a
+ * repeated section is a problem that breaks every section of that name (which one was meant?).
+ */
+function checkSections(
+  doc: IniDocument,
+  problems: ConfigProblem[],
+): { sections: KindedSection[]; duplicates: Map<string, TokenwardenError> } {
   const out: KindedSection[] = [];
   const seen = new Map<string, IniSection>();
+  const duplicates = new Map<string, TokenwardenError>();
   for (const section of doc.sections) {
     const words = section.name.trim().split(/\s+/);
     const [kind, name] = words;
     if (words.length !== 2 || (kind !== 'account' && kind !== 'token') || name === undefined) {
-      throw configError(
-        doc.file,
-        section.line,
-        undefined,
-        `section [${section.name}] is not [account NAME] or [token NAME]`,
-        'config.ini has only [DEFAULT], [account NAME] and [token NAME] sections (names are case-sensitive)',
-      );
+      problems.push({
+        kind: undefined,
+        name: section.name,
+        line: section.line,
+        error: configError(
+          doc.file,
+          section.line,
+          undefined,
+          `section [${section.name}] is not [account NAME] or [token NAME]`,
+          'config.ini has only [DEFAULT], [account NAME] and [token NAME] sections (names are case-sensitive)',
+        ),
+      });
+      continue;
     }
     // NAME becomes part of file names (credential records, status files).
     // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
     if (name === '.' || name === '..' || /[/\u0000-\u001f\u007f]/.test(name)) {
-      throw configError(
-        doc.file,
-        section.line,
-        undefined,
-        `section [${kind} ${name}]: NAME must not contain "/" or control characters, nor be "." or ".."`,
-      );
+      problems.push({
+        kind,
+        name,
+        line: section.line,
+        error: configError(
+          doc.file,
+          section.line,
+          undefined,
+          `section [${kind} ${name}]: NAME must not contain "/" or control characters, nor be "." or ".."`,
+        ),
+      });
+      continue;
     }
     const key = `${kind} ${name}`;
     const first = seen.get(key);
     if (first !== undefined) {
-      throw configError(
+      const error = configError(
         doc.file,
         section.line,
         undefined,
         `duplicate section [${key}] (first at line ${first.line})`,
       );
+      problems.push({ kind, name, line: section.line, error });
+      if (!duplicates.has(key)) duplicates.set(key, error);
+      continue;
     }
     seen.set(key, section);
     out.push({ kind, name, section });
   }
-  return out;
+  return { sections: out, duplicates };
 }
 
 /** $TOKENWARDEN_STATE_DIR, then `state_dir` of [DEFAULT], then the per-user default. */
@@ -489,4 +609,15 @@ function freezeMap<K, V>(map: Map<K, V>): ReadonlyMap<K, V> {
     clear: { value: refuse },
   });
   return Object.freeze(map);
+}
+
+/**
+ * The account a command needs, from a config resolved with `collect`: the account when its section is
+ * sound, undefined when there is no such section, and its own error (not another section's) when its
+ * section is broken.
+ */
+export function accountOrError(config: RenewerConfig, name: string): AccountConfig | undefined {
+  const error = config.brokenAccounts.get(name);
+  if (error !== undefined) throw error;
+  return config.accounts.get(name);
 }

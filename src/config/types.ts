@@ -1,3 +1,4 @@
+import type { TokenwardenError } from '../errors.js';
 import type { Secret } from '../secret.js';
 
 /** What every `[account NAME]` has. `line` is the line of its section header. */
@@ -47,11 +48,43 @@ export interface TokenConfig {
   grant: 'refresh' | 'exchange';
 }
 
+/**
+ * A semantic error in one section (unknown option, bad value, missing account ...): it fails the tokens
+ * that depend on that section, not the whole config. `error` has the one-line message
+ * `FILE line N: Config for [SECTION]: ...`; `kind` is undefined for a header that is neither kind.
+ */
+export interface ConfigProblem {
+  kind: 'account' | 'token' | undefined;
+  /** The NAME of `[kind NAME]`, or the whole header when it is neither kind. */
+  name: string;
+  line: number;
+  error: TokenwardenError;
+}
+
+/**
+ * A `[token]` that cannot be renewed because its own section, or the section of its account, is broken.
+ * `account` and `tokenPath` are what the section says, when it says it.
+ */
+export interface BrokenToken {
+  name: string;
+  line: number;
+  account?: string | undefined;
+  tokenPath?: string | undefined;
+  error: TokenwardenError;
+}
+
 /** The resolved config.ini: validated, defaults filled in, deeply frozen. */
 export interface RenewerConfig {
   file: string;
   stateDir: string;
+  /** Only accounts whose section is sound. */
   accounts: ReadonlyMap<string, AccountConfig>;
-  /** In file order. */
+  /** Only tokens that can be renewed (sound section, sound account), in file order. */
   tokens: readonly TokenConfig[];
+  /** Every semantic problem found, in file order; empty when the whole file is sound. */
+  problems: readonly ConfigProblem[];
+  /** Accounts whose section is broken, with the error their tokens fail with. */
+  brokenAccounts: ReadonlyMap<string, TokenwardenError>;
+  /** Tokens broken by a problem (their own section's or their account's), in file order. */
+  brokenTokens: readonly BrokenToken[];
 }

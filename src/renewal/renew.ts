@@ -1,9 +1,11 @@
 import type * as oc from 'openid-client';
 import {
   type AccountConfig,
+  type BrokenToken,
   configError,
   configFailure,
   missingCredentialHint,
+  type RefreshAccountConfig,
   type RenewerConfig,
   type TokenConfig,
 } from '../config/index.js';
@@ -17,20 +19,23 @@ import {
   resolveUid,
   writeFileAtomic,
 } from '../files/index.js';
-import {
-  clientCredentialsGrant,
-  createClient,
-  type RequestContext,
-  type TokenRequest,
-  type TokenResponse,
-  tokenExchangeGrant,
-} from '../oidc/index.js';
+// Types only: the OIDC client (openid-client) is loaded when an account has work, so that a run whose
+// tokens are all fresh stays cheap.
+import type { RequestContext, TokenRequest, TokenResponse } from '../oidc/index.js';
 import type { Secret } from '../secret.js';
 import type { AccountRecord, CredentialStore } from '../store/index.js';
 import { type DecodedToken, decodeToken, nowSeconds } from '../tokens/index.js';
+import { credentialFileIdentity, verdictError, verdictHolds } from './health.js';
 import { isNoWorse, type RenewReason, renewReason } from './policy.js';
-import { refreshWithRotation } from './refresh.js';
-import { type TokenStatus, updateAccountStatus } from './status.js';
+import {
+  type AccountStatusFile,
+  type CredentialVerdict,
+  type CredentialVerdictKind,
+  isEntryOf,
+  readAccountStatusFile,
+  type TokenStatus,
+  updateAccountStatus,
+} from './status.js';
 
 export type TokenResult = 'renewed' | 'fresh' | 'failed';
 
@@ -42,6 +47,25 @@ export interface TokenOutcome {
   reason?: RenewReason | undefined;
   expiresAt?: number | undefined;
   error?: TokenwardenError | undefined;
+  /** Failed because its section (or its account's) in config.ini is broken. */
+  broken?: boolean | undefined;
+  /** Not attempted because the run was asked to stop (SIGTERM, SIGINT). */
+  stopped?: boolean | undefined;
+  /** Something that works but should be fixed (a min_lifetime that renews on every run). */
+  warning?: string | undefined;
+}
+
+/** An account that cannot renew, found while none of its tokens was due (so no token failed for it). */
+export interface AccountProblem {
+  account: string;
+  error: TokenwardenError;
+}
+
+export interface RenewResult {
+  /** One per selected token, broken ones included, in file order. */
+  outcomes: TokenOutcome[];
+  /** Accounts known to be unable to renew whose tokens are all still fresh. */
+  accounts: AccountProblem[];
 }
 
 export interface RenewOptions {
@@ -52,14 +76,28 @@ export interface RenewOptions {
   clientSecret: (account: AccountConfig & { kind: 'client_credentials' }) => Promise<Secret>;
   clock?: () => number;
   fetch?: typeof fetch;
-  /** The run's deadline: no new work starts after it fires; lock waits end. */
+  /** The run's deadline: no new work starts after it fires; requests in flight and lock waits end. */
   signal?: AbortSignal;
+  /**
+   * Asked to stop (SIGTERM): no new work starts after it fires, but a request in flight finishes and is
+   * persisted (its rotated refresh token saved, its token file written). The tokens not done fail with
+   * `stopped` set.
+   */
+  stop?: AbortSignal;
   /** How many accounts are worked on at once (tokens of one account are always done one at a time). */
   concurrency?: number;
   /** Renew even tokens that are still fresh. */
   force?: boolean;
   /** Only these tokens (names); all when empty. */
   only?: readonly string[];
+  /** Accounts that cannot be used in this run (e.g. an unreadable password file): their tokens fail. */
+  unusable?: ReadonlyMap<string, TokenwardenError>;
+  /**
+   * Identity of each refresh account's password file, taken before its password was read. With it, the
+   * verdict of a decryption is remembered and reused while neither file changes; without it, an account
+   * whose tokens are all fresh is not checked.
+   */
+  passwordIdentities?: ReadonlyMap<string, string>;
   /** Called as each token finishes (progress output, metrics). */
   onOutcome?: (outcome: TokenOutcome) => void;
 }
@@ -79,23 +117,52 @@ interface Candidate {
  * are due (no network, no decryption when everything is fresh), then works per account, accounts in
  * parallel, each account's tokens one at a time under the account's cross-process lock, re-checking each
  * file after taking the lock because another process may have renewed it meanwhile.
+ *
+ * Tokens that config.ini breaks fail first, before any network call; the others go on. An account whose
+ * tokens are all fresh is still checked (see checkAccount), so that one that cannot renew is reported
+ * while its tokens are still valid.
  */
-export async function renewTokens(options: RenewOptions): Promise<TokenOutcome[]> {
+export async function renewTokens(options: RenewOptions): Promise<RenewResult> {
   const { config } = options;
   const clock = options.clock ?? Date.now;
-  const selected = config.tokens.filter((t) => !options.only?.length || options.only.includes(t.name));
-  const candidates = await mapLimit(selected, 64, (token) => inspectCandidate(token, clock, options.force));
+  const wanted = (name: string) => !options.only?.length || options.only.includes(name);
+  const selected = config.tokens.filter((t) => wanted(t.name));
   const outcomes: TokenOutcome[] = [];
-  const status = new StatusRecorder(config.stateDir, clock);
+  const accountProblems: AccountProblem[] = [];
+  const status = new StatusRecorder(config.stateDir, config.file, clock);
   const record = (o: TokenOutcome) => {
     outcomes.push(o);
     options.onOutcome?.(o);
   };
+  for (const b of config.brokenTokens) if (wanted(b.name)) record(brokenOutcome(b));
+  const usable: TokenConfig[] = [];
+  for (const t of selected) {
+    const unusable = options.unusable?.get(t.account);
+    if (unusable !== undefined) record(fail(t, unusable, status));
+    else usable.push(t);
+  }
+  const candidates = await mapLimit(usable, 64, (token) => inspectCandidate(token, clock, options.force));
   const byAccount = new Map<string, Candidate[]>();
   const due: Candidate[] = [];
+  const freshAccounts = new Set<string>();
+  // One read of each account's status file, all at once: clearing old failures and reusing the verdict
+  // of the last decryption both need it.
+  await Promise.all(
+    [...new Set(candidates.filter((c) => c.reason === undefined).map((c) => c.token.account))].map((a) =>
+      status.previous(a),
+    ),
+  );
   for (const c of candidates) {
-    if (c.reason === undefined) record(outcome(c.token, 'fresh', { expiresAt: c.currentExp }));
-    else due.push(c);
+    if (c.reason === undefined) {
+      record(outcome(c.token, 'fresh', { expiresAt: c.currentExp }));
+      freshAccounts.add(c.token.account);
+      // A failure on record that this run finds gone (another process renewed it, or the fault was
+      // transient) is cleared.
+      const previous = (await status.previous(c.token.account)).tokens[c.token.name];
+      if (previous !== undefined && (previous.state !== 'ok' || !isEntryOf(previous, config.file))) {
+        status.note(c.token, { state: 'ok', expiresAt: c.currentExp });
+      }
+    } else due.push(c);
   }
   // Before any network call: a token that could not be written must not spend a refresh grant.
   // Owner and group names are resolved once per run (getent may ask LDAP), not once per token.
@@ -115,15 +182,95 @@ export async function renewTokens(options: RenewOptions): Promise<TokenOutcome[]
     list.push(c);
     byAccount.set(c.token.account, list);
   }
-  await mapLimit([...byAccount], options.concurrency ?? 16, async ([accountName, due]) => {
+  const work: Array<[string, Candidate[]]> = [...byAccount];
+  for (const name of freshAccounts) if (!byAccount.has(name)) work.push([name, []]);
+  await mapLimit(work, options.concurrency ?? 16, async ([accountName, due]) => {
     const account = config.accounts.get(accountName);
     if (account === undefined) throw new TokenwardenError('INTERNAL', `account ${accountName} vanished`);
+    if (due.length === 0) {
+      const problem = await checkAccount(account, options, status);
+      if (problem !== undefined) accountProblems.push(problem);
+      return;
+    }
     for (const o of await renewAccount(account, due, options, clock, status)) record(o);
   });
   // Accounts whose every due token failed the preflight have not been written yet.
   await status.flushAll();
-  const order = new Map(selected.map((t, i) => [t.name, i]));
-  return outcomes.sort((a, b) => (order.get(a.token) ?? 0) - (order.get(b.token) ?? 0));
+  const order = new Map([...config.tokens, ...config.brokenTokens].map((t) => [t.name, t.line] as const));
+  outcomes.sort((a, b) => (order.get(a.token) ?? 0) - (order.get(b.token) ?? 0));
+  accountProblems.sort((a, b) => (a.account < b.account ? -1 : a.account > b.account ? 1 : 0));
+  return { outcomes, accounts: accountProblems };
+}
+
+function brokenOutcome(b: BrokenToken): TokenOutcome {
+  return {
+    token: b.name,
+    account: b.account ?? '',
+    path: b.tokenPath ?? '',
+    result: 'failed',
+    error: b.error,
+    broken: true,
+  };
+}
+
+/**
+ * An account none of whose tokens is due: can it still renew? A missing credential is one stat. Whether
+ * the credential decrypts, and whether it is marked needs-login, is remembered from the last decryption
+ * (the account's status file) together with the identities of the credential file and of the password
+ * file; while both are unchanged, the verdict is reused and no key is derived. Otherwise the record is
+ * decrypted once (one KDF run) and the new verdict recorded. No request reaches the issuer.
+ */
+async function checkAccount(
+  account: AccountConfig,
+  options: RenewOptions,
+  status: StatusRecorder,
+): Promise<AccountProblem | undefined> {
+  let problem: AccountProblem | undefined;
+  if (account.kind === 'refresh' && !options.stop?.aborted) {
+    problem = await checkCredential(account, options, status);
+  }
+  // What this run learnt (failures cleared, a new verdict) is written under the lock, as renew writes;
+  // when another process holds it, that process is writing the same news.
+  if (status.hasPending(account.name)) {
+    await options.store
+      .withLock(account.name, () => status.flush(account.name), { timeoutMs: 2_000 })
+      .catch(() => status.drop(account.name));
+  }
+  return problem;
+}
+
+async function checkCredential(
+  account: RefreshAccountConfig,
+  options: RenewOptions,
+  status: StatusRecorder,
+): Promise<AccountProblem | undefined> {
+  const credentialIdentity = await credentialFileIdentity(account.credentialFile);
+  if (credentialIdentity === undefined) {
+    return { account: account.name, error: noCredentialYet(account, options) };
+  }
+  const passwordIdentity = options.passwordIdentities?.get(account.name);
+  if (passwordIdentity === undefined) return undefined;
+  const cached = (await status.previous(account.name)).credentials?.[account.credentialFile];
+  if (verdictHolds(cached, account, credentialIdentity, passwordIdentity)) {
+    const error = verdictError(cached);
+    return error === undefined ? undefined : { account: account.name, error };
+  }
+  let error: TokenwardenError | undefined;
+  let verdict: CredentialVerdictKind = 'ok';
+  try {
+    const record = await options.store.load(account.name);
+    if (record === undefined) return { account: account.name, error: noCredentialYet(account, options) };
+    if (record.needsLogin) {
+      verdict = 'needs-login';
+      error = needsLoginError(account, record, options);
+    }
+  } catch (err) {
+    error = credentialError(account, asError(err), options);
+    if (error.code !== 'STORE_DECRYPT_FAILED') return { account: account.name, error };
+    verdict = 'decrypt-failed';
+  }
+  status.verdict(account, credentialIdentity, passwordIdentity, verdict, error);
+  return error === undefined ? undefined : { account: account.name, error };
 }
 
 /**
@@ -230,19 +377,34 @@ async function renewAccount(
   status: StatusRecorder,
 ): Promise<TokenOutcome[]> {
   const results: TokenOutcome[] = [];
-  // Each request has the account's timeout; all of them also end when the run's deadline fires.
+  if (options.stop?.aborted) return due.map((c) => stoppedOutcome(c.token, options.stop, status));
+  // Each request has the account's timeout; all of them also end when the run's deadline fires. A stop
+  // request does not end them: the refresh in flight is finished and saved.
   const ctx: RequestContext = {
     timeoutSeconds: account.timeoutSeconds,
     fetch: options.fetch,
     signal: options.signal,
   };
+  const lockSignal = anySignal(options.signal, options.stop);
   try {
     await options.store.withLock(
       account.name,
       async () => {
-        const session = await openSession(account, options, ctx);
+        const passwordIdentity = options.passwordIdentities?.get(account.name);
+        let session: Session;
+        try {
+          session = await openSession(account, options, ctx);
+        } catch (err) {
+          const e = asError(err);
+          if (account.kind === 'refresh') await noteVerdictOf(account, e, passwordIdentity, status);
+          throw e;
+        }
         let fatal: TokenwardenError | undefined;
         for (const c of due) {
+          if (fatal === undefined && options.stop?.aborted) {
+            results.push(stoppedOutcome(c.token, options.stop, status));
+            continue;
+          }
           if (fatal === undefined && options.signal?.aborted) {
             fatal = new TokenwardenError(
               'TIMEOUT',
@@ -261,18 +423,73 @@ async function renewAccount(
             results.push(fail(c.token, e, status));
           }
         }
+        if (account.kind === 'refresh') {
+          // What the credential is now (this run may have rotated it, or marked it needs-login).
+          const kind = fatal?.code === 'NEEDS_LOGIN' ? 'needs-login' : 'ok';
+          const identity = await credentialFileIdentity(account.credentialFile);
+          if (identity !== undefined && passwordIdentity !== undefined && session.record !== undefined) {
+            const error =
+              kind === 'ok'
+                ? undefined
+                : needsLoginError(
+                    account,
+                    { needsLogin: { since: new Date(clock()).toISOString(), reason: fatal?.message ?? '' } },
+                    options,
+                    fatal,
+                  );
+            status.verdict(account, identity, passwordIdentity, kind, error);
+          }
+        }
         // Still under the lock: no other renew of this account writes its status file meanwhile.
         await status.flush(account.name);
       },
-      { timeoutMs: 10 * 60_000, ...(options.signal ? { signal: options.signal } : {}) },
+      { timeoutMs: 10 * 60_000, ...(lockSignal ? { signal: lockSignal } : {}) },
     );
   } catch (err) {
     const e = asError(err);
     const done = new Set(results.map((r) => r.token));
-    for (const c of due) if (!done.has(c.token.name)) results.push(fail(c.token, e, status));
+    const stopped = options.stop?.aborted === true && e.code === 'LOCK_TIMEOUT';
+    for (const c of due) {
+      if (done.has(c.token.name)) continue;
+      results.push(stopped ? stoppedOutcome(c.token, options.stop, status) : fail(c.token, e, status));
+    }
     await status.flush(account.name);
   }
   return results;
+}
+
+/** Records what opening the session said about the credential (decrypt failed, needs login). */
+async function noteVerdictOf(
+  account: RefreshAccountConfig,
+  error: TokenwardenError,
+  passwordIdentity: string | undefined,
+  status: StatusRecorder,
+): Promise<void> {
+  const kind: CredentialVerdictKind | undefined =
+    error.code === 'STORE_DECRYPT_FAILED'
+      ? 'decrypt-failed'
+      : error.code === 'NEEDS_LOGIN'
+        ? 'needs-login'
+        : undefined;
+  if (kind === undefined || passwordIdentity === undefined) return;
+  const identity = await credentialFileIdentity(account.credentialFile);
+  if (identity !== undefined) status.verdict(account, identity, passwordIdentity, kind, error);
+}
+
+function anySignal(...signals: Array<AbortSignal | undefined>): AbortSignal | undefined {
+  const present = signals.filter((s): s is AbortSignal => s !== undefined);
+  if (present.length <= 1) return present[0];
+  return AbortSignal.any(present);
+}
+
+function stoppedOutcome(
+  token: TokenConfig,
+  stop: AbortSignal | undefined,
+  status: StatusRecorder,
+): TokenOutcome {
+  const by = typeof stop?.reason === 'string' ? ` by ${stop.reason}` : '';
+  const error = new TokenwardenError('RENEW_FAILED', `not renewed: the run was stopped${by}`);
+  return { ...fail(token, error, status), stopped: true };
 }
 
 function asError(err: unknown): TokenwardenError {
@@ -284,10 +501,23 @@ function asError(err: unknown): TokenwardenError {
 /** Collects the status of each attempt and writes each account's file once, not once per token. */
 class StatusRecorder {
   readonly #pending = new Map<string, TokenStatus[]>();
+  readonly #verdicts = new Map<string, CredentialVerdict[]>();
+  readonly #previous = new Map<string, Promise<AccountStatusFile>>();
   constructor(
     readonly stateDir: string,
+    readonly config: string,
     readonly clock: () => number,
   ) {}
+
+  /** The account's status file as it was when this run first looked (read once per run). */
+  previous(account: string): Promise<AccountStatusFile> {
+    let file = this.#previous.get(account);
+    if (file === undefined) {
+      file = readAccountStatusFile(this.stateDir, account);
+      this.#previous.set(account, file);
+    }
+    return file;
+  }
 
   note(token: TokenConfig, fields: Partial<TokenStatus> & { state: TokenStatus['state'] }): void {
     const list = this.#pending.get(token.account) ?? [];
@@ -295,25 +525,58 @@ class StatusRecorder {
       token: token.name,
       account: token.account,
       path: token.tokenPath,
+      config: this.config,
       lastAttempt: new Date(this.clock()).toISOString(),
       ...fields,
     });
     this.#pending.set(token.account, list);
   }
 
-  async flush(account: string): Promise<void> {
-    const updates = this.#pending.get(account);
+  verdict(
+    account: RefreshAccountConfig,
+    credentialIdentity: string,
+    passwordIdentity: string,
+    verdict: CredentialVerdictKind,
+    error: TokenwardenError | undefined,
+  ): void {
+    const list = this.#verdicts.get(account.name) ?? [];
+    list.push({
+      credentialFile: account.credentialFile,
+      credentialIdentity,
+      passwordFile: account.passwordFile,
+      passwordIdentity,
+      verdict,
+      ...(error
+        ? { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) }
+        : {}),
+      at: new Date(this.clock()).toISOString(),
+    });
+    this.#verdicts.set(account.name, list);
+  }
+
+  hasPending(account: string): boolean {
+    return this.#pending.has(account) || this.#verdicts.has(account);
+  }
+
+  drop(account: string): void {
     this.#pending.delete(account);
-    if (!updates) return;
+    this.#verdicts.delete(account);
+  }
+
+  async flush(account: string): Promise<void> {
+    const updates = this.#pending.get(account) ?? [];
+    const verdicts = this.#verdicts.get(account) ?? [];
+    this.drop(account);
     try {
-      await updateAccountStatus(this.stateDir, account, updates);
+      await updateAccountStatus(this.stateDir, account, updates, verdicts);
     } catch {
       // Status is informational: failing to record it must not fail a renewal that worked.
     }
   }
 
   async flushAll(): Promise<void> {
-    await Promise.all([...this.#pending.keys()].map((a) => this.flush(a)));
+    const accounts = new Set([...this.#pending.keys(), ...this.#verdicts.keys()]);
+    await Promise.all([...accounts].map((a) => this.flush(a)));
   }
 }
 
@@ -333,6 +596,11 @@ interface Session {
   subjectToken?: Secret;
 }
 
+/** The OIDC client code, loaded once, and only by a run that has a token to renew. */
+function loadOidc() {
+  return import('../oidc/index.js');
+}
+
 async function openSession(
   account: AccountConfig,
   options: RenewOptions,
@@ -340,6 +608,7 @@ async function openSession(
 ): Promise<Session> {
   if (account.kind === 'client_credentials') {
     const clientSecret = await options.clientSecret(account);
+    const { createClient } = await loadOidc();
     const client = await createClient(
       {
         issuer: account.issuer ?? '',
@@ -356,34 +625,16 @@ async function openSession(
   try {
     record = await options.store.load(account.name);
   } catch (err) {
-    const e = asError(err);
-    if (e.code !== 'STORE_DECRYPT_FAILED') throw e;
-    // Same fixed reason (it says nothing about what failed), but naming the files the admin must check.
-    throw configFailure(
-      'STORE_DECRYPT_FAILED',
-      options.config.file,
-      account.line,
-      `account ${account.name}`,
-      `cannot decrypt credential_file ${account.credentialFile} with password_file ${account.passwordFile}: wrong password, or the file was altered`,
-      {
-        cause: e,
-        hint: `check password_file; if the credential was damaged, run: tokenwarden setup ${account.name} --config ${options.config.file}`,
-      },
-    );
+    throw credentialError(account, asError(err), options);
   }
   if (record === undefined) {
-    throw new TokenwardenError('STORE_NOT_FOUND', `no credential for [account ${account.name}] yet`, {
-      hint: missingCredentialHint(account.name, options.config.file),
-    });
+    throw noCredentialYet(account, options);
   }
   if (record.needsLogin) {
     // Do not even contact the issuer with a refresh token it has refused (docs/architecture.md invariant 5).
-    throw new TokenwardenError(
-      'NEEDS_LOGIN',
-      `account ${account.name} needs a new login (since ${record.needsLogin.since}: ${record.needsLogin.reason})`,
-      { hint: `run: tokenwarden setup ${account.name} --config ${options.config.file}` },
-    );
+    throw needsLoginError(account, record, options);
   }
+  const { createClient } = await loadOidc();
   const client = await createClient(
     {
       issuer: account.issuer ?? record.issuer,
@@ -400,6 +651,67 @@ async function openSession(
   return { account, client, ctx, record };
 }
 
+/** STORE_NOT_FOUND: the account has no credential file yet. */
+function noCredentialYet(account: RefreshAccountConfig, options: RenewOptions): TokenwardenError {
+  return new TokenwardenError('STORE_NOT_FOUND', `no credential for [account ${account.name}] yet`, {
+    hint: missingCredentialHint(account.name, options.config.file),
+  });
+}
+
+/** NEEDS_LOGIN: the record says the issuer refused its refresh token. */
+function needsLoginError(
+  account: RefreshAccountConfig,
+  record: Pick<AccountRecord, 'needsLogin'>,
+  options: RenewOptions,
+  cause?: TokenwardenError,
+): TokenwardenError {
+  if (cause !== undefined) return cause;
+  const since = record.needsLogin;
+  return new TokenwardenError(
+    'NEEDS_LOGIN',
+    `account ${account.name} needs a new login (since ${since?.since}: ${since?.reason})`,
+    { hint: `run: tokenwarden setup ${account.name} --config ${options.config.file}` },
+  );
+}
+
+/** A failed load of the record; a wrong password names the files the admin must check. */
+function credentialError(
+  account: RefreshAccountConfig,
+  e: TokenwardenError,
+  options: RenewOptions,
+): TokenwardenError {
+  if (e.code !== 'STORE_DECRYPT_FAILED') return e;
+  // Same fixed reason (it says nothing about what failed), but naming the files the admin must check.
+  return configFailure(
+    'STORE_DECRYPT_FAILED',
+    options.config.file,
+    account.line,
+    `account ${account.name}`,
+    `cannot decrypt credential_file ${account.credentialFile} with password_file ${account.passwordFile}: wrong password, or the file was altered`,
+    {
+      cause: e,
+      hint: `check password_file; if the credential was damaged, run: tokenwarden setup ${account.name} --config ${options.config.file}`,
+    },
+  );
+}
+
+/**
+ * The warning for a token renewed on every run: its min_lifetime is at least the lifetime the issuer
+ * grants (exp - iat of the token just written). Pure.
+ */
+export function minLifetimeWarning(
+  token: Pick<TokenConfig, 'name' | 'minLifetime'>,
+  claims: { iat?: unknown; exp?: unknown },
+): string | undefined {
+  if (typeof claims.iat !== 'number' || typeof claims.exp !== 'number') return undefined;
+  const lifetime = claims.exp - claims.iat;
+  if (lifetime <= 0 || token.minLifetime < lifetime) return undefined;
+  return (
+    `[token ${token.name}]: min_lifetime = ${token.minLifetime} is at least the lifetime of the tokens ` +
+    `the issuer grants (${lifetime} s), so it is renewed on every run; set min_lifetime below ${lifetime}`
+  );
+}
+
 async function renewOne(
   c: Candidate,
   session: Session,
@@ -412,7 +724,10 @@ async function renewOne(
   const again = (await unchangedSince(c))
     ? c
     : await inspectCandidate(token, clock, options.force && c.reason === 'forced');
-  if (again.reason === undefined) return outcome(token, 'fresh', { expiresAt: again.currentExp });
+  if (again.reason === undefined) {
+    status.note(token, { state: 'ok', expiresAt: again.currentExp });
+    return outcome(token, 'fresh', { expiresAt: again.currentExp });
+  }
   const response = await mint(session, token, options);
   const accessToken = response.accessToken.reveal();
   let decoded: DecodedToken;
@@ -437,12 +752,14 @@ async function renewOne(
   );
   const at = new Date(clock()).toISOString();
   status.note(token, { state: 'ok', lastRenewal: at, expiresAt: exp });
-  return outcome(token, 'renewed', { reason: c.reason, expiresAt: exp });
+  const warning = minLifetimeWarning(token, decoded.claims);
+  return outcome(token, 'renewed', { reason: c.reason, expiresAt: exp, ...(warning ? { warning } : {}) });
 }
 
 async function mint(session: Session, token: TokenConfig, options: RenewOptions): Promise<TokenResponse> {
   const { account, client, ctx } = session;
   const request = { scope: token.scope, audience: token.audience, audienceParam: account.audienceParam };
+  const { clientCredentialsGrant, tokenExchangeGrant } = await loadOidc();
   if (account.kind === 'client_credentials') return clientCredentialsGrant(client, request, ctx);
   if (token.grant === 'exchange') {
     session.subjectToken ??= (await refreshAndPersist(session, {}, options)).accessToken;
@@ -456,6 +773,7 @@ async function refreshAndPersist(
   request: TokenRequest,
   options: RenewOptions,
 ): Promise<TokenResponse> {
+  const { refreshWithRotation } = await import('./refresh.js');
   const { response, record } = await refreshWithRotation({
     store: options.store,
     record: session.record as AccountRecord,

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { inspect } from 'node:util';
 import {
   type AccountConfig,
+  accountOrError,
   DEFAULT_MIN_LIFETIME,
   parseIni,
   type RenewerConfig,
@@ -538,5 +539,105 @@ describe('resolveRenewerConfig: every error names the file, line, section and op
       errorOf(`[token t]\naccount = vo\ntoken_path = /t\n[account vo]\npassword_file = rel\n`).message,
       /line 5: Config for \[account vo\]: password_file = "rel" is not an absolute path/,
     );
+  });
+});
+
+describe('resolveRenewerConfig with collect: a broken section breaks only what depends on it', () => {
+  const collect = (text: string) => resolveRenewerConfig(parseIni(text, FILE), CTX, { collect: true });
+  const TEXT = [
+    ACCOUNT,
+    '[token good]\naccount = vo\ntoken_path = /t/good\n\n', // line 4
+    '[token typo]\naccount = vo\ntoken_path = /t/typo\nlifetime = 5\n\n', // line 8
+    '[account nopw]\nissuer = https://issuer.example\n\n', // line 13
+    '[token uses-nopw]\naccount = nopw\ntoken_path = /t/nopw\n\n', // line 16
+    '[tokn x]\n\n', // line 20
+    '[token same-path]\naccount = vo\ntoken_path = /t/good\n\n', // line 22
+  ].join('');
+
+  it('keeps the sound sections and lists every problem in file order, with the strict message', () => {
+    const config = collect(TEXT);
+    assert.deepEqual(
+      config.tokens.map((t) => t.name),
+      ['good'],
+    );
+    assert.deepEqual([...config.accounts.keys()], ['vo']);
+    assert.deepEqual(
+      config.problems.map((p) => [p.kind, p.name, p.line]),
+      [
+        ['token', 'typo', 11],
+        ['account', 'nopw', 13],
+        [undefined, 'tokn x', 20],
+        ['token', 'same-path', 22],
+      ],
+    );
+    assert.deepEqual(
+      config.brokenTokens.map((b) => [b.name, b.account, b.tokenPath]),
+      [
+        ['typo', 'vo', '/t/typo'],
+        ['uses-nopw', 'nopw', '/t/nopw'],
+        ['same-path', 'vo', '/t/good'],
+      ],
+    );
+    const uses = config.brokenTokens.find((b) => b.name === 'uses-nopw');
+    assert.equal(uses?.error, config.brokenAccounts.get('nopw'), "a token fails with its account's error");
+    assert.match(
+      uses?.error.message ?? '',
+      /^\/etc\/tokenwarden\/config\.ini line 13: Config for \[account nopw\]: missing password_file/,
+    );
+    assert.ok(Object.isFrozen(config.problems) && Object.isFrozen(config.brokenTokens));
+  });
+
+  it('without collect, the first problem is thrown as before', () => {
+    const err = errorOf(TEXT);
+    assert.equal(err.code, 'CONFIG_INVALID');
+    assert.equal(err.message, collect(TEXT).problems.find((p) => p.name === 'tokn x')?.error.message);
+  });
+
+  it('a problem that concerns every section still throws', () => {
+    assert.throws(
+      () => collect(`[DEFAULT]\nstate_dir = relative\n\n${ACCOUNT}`),
+      /state_dir = "relative" is not an absolute path/,
+    );
+  });
+});
+
+describe('accountOrError', () => {
+  it("gives a sound account, undefined for none, and a broken account's own error", () => {
+    const config = resolveRenewerConfig(
+      parseIni(
+        `${ACCOUNT}[account nopw]\nissuer = https://issuer.example\n\n[token t]\nfrobnicate = 1\n`,
+        FILE,
+      ),
+      CTX,
+      { collect: true },
+    );
+    assert.equal(accountOrError(config, 'vo')?.name, 'vo');
+    assert.equal(accountOrError(config, 'nosuch'), undefined);
+    assert.throws(
+      () => accountOrError(config, 'nopw'),
+      (err: TokenwardenError) =>
+        err.code === 'CONFIG_INVALID' &&
+        /Config for \[account nopw\]: missing password_file/.test(err.message),
+    );
+  });
+});
+
+describe('resolveRenewerConfig with collect: a bad interpolation breaks its section only', () => {
+  it('a [token] whose account = cannot be interpolated is broken, the others kept', () => {
+    const config = resolveRenewerConfig(
+      parseIni(
+        `${ACCOUNT}[token bad]\naccount = %(nope)s\ntoken_path = /t/bad\n\n[token good]\naccount = vo\ntoken_path = /t/good\n`,
+        FILE,
+      ),
+      CTX,
+      { collect: true },
+    );
+    assert.deepEqual(
+      config.tokens.map((t) => t.name),
+      ['good'],
+    );
+    assert.equal(config.brokenTokens[0]?.name, 'bad');
+    assert.equal(config.brokenTokens[0]?.account, undefined);
+    assert.match(config.brokenTokens[0]?.error.message ?? '', /line 5: .*nope/);
   });
 });

@@ -1,0 +1,1 @@
+export { onStopSignals, STOP_SIGNALS, type StopSignalOptions, type StopSignals } from './stop.js';
