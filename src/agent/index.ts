@@ -6,5 +6,4 @@ export { type AgentLogger, DEFAULT_LOG_MAX_BYTES, type FileLog, formatLogLine, o
 export { clientSocketPath, newSocketPath } from './paths.js';
 export type { AgentReply, AgentRequest, FailureReply, SuccessReply } from './protocol.js';
 export { type Agent, type AgentOptions, createAgent, DEFAULT_DRAIN_MS } from './server.js';
-export { onStopSignals, type StopSignal } from './stop-signals.js';
 export { type TokenQuery, TokenService } from './token-service.js';

@@ -197,7 +197,8 @@ async function runForeground(
   bearerFile: BearerOptions | undefined,
   logFile: string | undefined,
 ) {
-  const { createAgent, formatLogLine, onStopSignals, openFileLog } = await import('../agent/index.js');
+  const { createAgent, formatLogLine, openFileLog } = await import('../agent/index.js');
+  const { onStopSignals } = await import('../signals/index.js');
   const sink = logFile ? openFileLog(logFile) : undefined;
   const log = (event: string, fields?: Record<string, string | number | undefined>) => {
     const line = formatLogLine(Date.now(), event, fields);
@@ -216,7 +217,13 @@ async function runForeground(
     log,
   });
   // Signals are taken before the socket exists: a stop asked during start-up still closes it cleanly.
-  const offSignals = onStopSignals((signal) => stop(signal));
+  // SIGHUP too: a terminal that goes away should not leave a refresh half done. A second signal while
+  // stopping exits at once (128 + the first one's number), as someone pressing Ctrl-C twice expects.
+  const signals = onStopSignals({
+    signals: ['SIGTERM', 'SIGINT', 'SIGHUP'],
+    onStop: (signal) => stop(signal),
+    onRepeat: () => process.exit(signals.exitStatus() ?? 1),
+  });
   try {
     try {
       await agent.start();
@@ -228,7 +235,7 @@ async function runForeground(
     io.out(`${exportLines(socketPath, process.pid)}\n`);
     await agent.close(await stopped);
   } finally {
-    offSignals();
+    signals.dispose();
     sink?.close();
   }
   await removePrivateSocketDirectory(socketPath);

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { agentRequest, createAgent, onStopSignals } from '../../src/agent/index.js';
+import { agentRequest, createAgent } from '../../src/agent/index.js';
 import { startAgent } from '../helpers/agent.js';
 import { findLeaks, runCli } from '../helpers/cli.js';
 import { storedRefreshTokenState } from '../helpers/inflight.js';
@@ -90,29 +90,6 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     });
   });
 }
-
-describe('onStopSignals', () => {
-  it('the first signal asks to stop, a second one exits at once with 128 + its number', () => {
-    const stops: string[] = [];
-    const exits: number[] = [];
-    const off = onStopSignals(
-      (s) => stops.push(s),
-      ['SIGTERM', 'SIGINT'],
-      (code) => exits.push(code),
-    );
-    try {
-      process.emit('SIGTERM');
-      assert.deepEqual(stops, ['SIGTERM']);
-      assert.deepEqual(exits, []);
-      process.emit('SIGINT');
-      assert.deepEqual(stops, ['SIGTERM'], 'stop is asked once');
-      assert.deepEqual(exits, [130]);
-    } finally {
-      off();
-    }
-    assert.equal(process.listenerCount('SIGTERM'), 0, 'the handlers are removed');
-  });
-});
 
 describe('close() with a refresh still in flight after the drain time', () => {
   let world: World;

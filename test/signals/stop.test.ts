@@ -27,6 +27,21 @@ describe('onStopSignals', () => {
     assert.equal(target.listenerCount('SIGTERM'), 0);
   });
 
+  it('listens to the signals it is given, SIGHUP included', () => {
+    const target = new EventEmitter();
+    const seen: string[] = [];
+    const stop = onStopSignals({
+      target: target as unknown as NodeJS.Process,
+      signals: ['SIGTERM', 'SIGINT', 'SIGHUP'],
+      onStop: (s) => seen.push(s),
+    });
+    target.emit('SIGHUP', 'SIGHUP');
+    assert.deepEqual(seen, ['SIGHUP']);
+    assert.equal(stop.exitStatus(), 129);
+    stop.dispose();
+    assert.equal(target.listenerCount('SIGHUP'), 0);
+  });
+
   it('SIGTERM gives 143', () => {
     const target = new EventEmitter();
     const stop = onStopSignals({ target: target as unknown as NodeJS.Process });
