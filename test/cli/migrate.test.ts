@@ -277,7 +277,8 @@ ${token(ROBOT, 'ce', 'audience = https://robot.example.org\nscope = compute.read
     // oidc-agent has CMS for this user: import it; ATLAS has no oidc-agent account: log in.
     assert.match(run.stderr, /import it with, as root: tokenwarden migrate osg-token-renewer/);
     assert.match(run.stderr, new RegExp(`run: tokenwarden setup ${ATLAS} --config ${CONFIG}`));
-    assert.ok(!existsSync(join(HOME, '.local', 'state', 'tokenwarden', 'accounts')));
+    // Nothing invented: no credential record (the accounts directory may hold the credential's lock).
+    for (const account of [CMS, ATLAS]) assert.ok(!existsSync(credentialFile(account)), account);
   });
 
   it('migrate imports what oidc-agent has, reports what it lacks, and writes as osg-token-svc', async () => {

@@ -82,7 +82,9 @@ describe('renew stopped by SIGTERM or SIGINT while a refresh is in flight', () =
       assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
       // The refresh in flight was finished: its token written, nothing half-written anywhere.
       assert.deepEqual(await readdir(world.tokens), ['a.token']);
-      assert.deepEqual(await readdir(join(world.state, 'accounts')), ['vo.cred']);
+      // The credential's lock lives beside it; no temp file is left.
+      const accounts = (await readdir(join(world.state, 'accounts'))).filter((f) => f !== '.vo.cred.lock');
+      assert.deepEqual(accounts, ['vo.cred']);
       // Its rotated refresh token was saved: the stored one is the live one, and works.
       assert.equal(await storedRefreshTokenState(world, 'vo'), 'live');
       const next = await runCli(['renew', '--config', world.config]);
