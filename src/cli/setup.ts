@@ -33,6 +33,8 @@ the code. --flow code logs in with the authorization code flow + PKCE on a loopb
 at the prompt, or the first line of standard input). --client-credentials needs no human.
 The refresh token is stored encrypted with the account's password file (created with a random password
 when it does not exist). Settings come from the [account ACCOUNT] section of --config when present.
+An account that is set up already is refused unless --force (a new login replaces its stored refresh
+token), except when its credential is marked as needing a new login.
 Secrets are never printed and never taken from the command line.`,
   allowPositionals: true,
   options: {
@@ -67,6 +69,10 @@ Secrets are never printed and never taken from the command line.`,
       description: 'how audiences are asked for',
     },
     write: { type: 'boolean', short: 'w', description: 'append the [account] section to --config' },
+    force: {
+      type: 'boolean',
+      description: 'replace an account that is set up already (its stored refresh token is lost)',
+    },
     timeout: {
       type: 'string',
       valueName: 'SECS',
@@ -232,7 +238,31 @@ async function planSetup(args: ParsedArgs, io: CliIO): Promise<SetupPlan> {
     },
   );
 
+  const passwordFile =
+    stringOpt(args, 'password-file') ??
+    (existing?.kind === 'refresh' ? existing.passwordFile : join(config.stateDir, `${name}.pw`));
+  const credentialFile =
+    existing?.kind === 'refresh'
+      ? existing.credentialFile
+      : join(config.stateDir, 'accounts', `${name}.cred`);
   const secretFile = stringOpt(args, 'client-secret-file');
+  const readFromFile = mode !== 'dynamic' && clientId !== undefined && secretFile !== undefined;
+  const saveSecretTo =
+    mode !== 'client-credentials' || readFromFile
+      ? undefined
+      : (secretFile ?? join(config.stateDir, `${name}.secret`));
+  const password = mode === 'client-credentials' ? undefined : await readPassword(passwordFile);
+  // Before any prompt or request: what a new setup would overwrite.
+  if (!boolOpt(args, 'force')) {
+    await refuseToReplace(name, config, mode === 'client-credentials' ? undefined : credentialFile, password);
+    if (saveSecretTo !== undefined && (await pathExists(saveSecretTo))) {
+      throw new TokenwardenError(
+        'USAGE',
+        `setup ${name}: ${saveSecretTo} exists already; setting the account up again would replace the client secret it holds`,
+        { hint: 'to replace it anyway, add --force; or give another --client-secret-file FILE' },
+      );
+    }
+  }
   let clientSecret: Secret | undefined;
   if (clientId !== undefined && mode !== 'dynamic') {
     clientSecret = secretFile
@@ -241,10 +271,6 @@ async function planSetup(args: ParsedArgs, io: CliIO): Promise<SetupPlan> {
         ? new Secret(io.env.TOKENWARDEN_CLIENT_SECRET)
         : await promptSecret(io, `client secret for ${clientId}: `);
   }
-  const readFromFile = clientSecret !== undefined && secretFile !== undefined;
-  const passwordFile =
-    stringOpt(args, 'password-file') ??
-    (existing?.kind === 'refresh' ? existing.passwordFile : join(config.stateDir, `${name}.pw`));
   return {
     name,
     config,
@@ -260,18 +286,51 @@ async function planSetup(args: ParsedArgs, io: CliIO): Promise<SetupPlan> {
     clientSecret,
     secretFile:
       mode !== 'client-credentials' ? undefined : (secretFile ?? join(config.stateDir, `${name}.secret`)),
-    saveSecretTo:
-      mode !== 'client-credentials' || readFromFile
-        ? undefined
-        : (secretFile ?? join(config.stateDir, `${name}.secret`)),
+    saveSecretTo,
     passwordFile,
-    password: mode === 'client-credentials' ? undefined : await readPassword(passwordFile),
-    credentialFile:
-      existing?.kind === 'refresh'
-        ? existing.credentialFile
-        : join(config.stateDir, 'accounts', `${name}.cred`),
+    password,
+    credentialFile,
     write: boolOpt(args, 'write'),
   };
+}
+
+function pathExists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Refuses to set up an account whose credential exists (without --force): a new login replaces the
+ * stored refresh token, which cannot be had back. Only a credential already marked as needing a new
+ * login (its refresh token is dead, nothing is lost) may be replaced without --force.
+ */
+async function refuseToReplace(
+  name: string,
+  config: RenewerConfig,
+  credentialFile: string | undefined,
+  password: Secret | undefined,
+): Promise<void> {
+  if (credentialFile === undefined || !(await pathExists(credentialFile))) return;
+  if (password !== undefined) {
+    const store = createFileStore({
+      credentialFile: () => credentialFile,
+      lockFile: (a) => lockFile(config.stateDir, a),
+      password: async () => password,
+    });
+    try {
+      const record = await store.load(name).catch(() => undefined);
+      if (record?.needsLogin !== undefined) return;
+    } finally {
+      await store.close();
+    }
+  }
+  throw new TokenwardenError(
+    'USAGE',
+    `setup ${name}: account ${name} is set up already (${credentialFile}); a new setup would replace its stored refresh token, which cannot be had back`,
+    { hint: 'to log in again and replace it anyway, add --force; or give another ACCOUNT name' },
+  );
 }
 
 /** Options the chosen kind of account would silently ignore are refused instead. */
