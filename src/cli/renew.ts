@@ -1,8 +1,8 @@
-import { checkAccountFiles } from '../config/index.js';
+import { type ConfigWarning, checkAccountFiles } from '../config/index.js';
 import { TokenwardenError } from '../errors.js';
 import { renewTokens, type TokenOutcome } from '../renewal/index.js';
 import { formatDuration, nowSeconds } from '../tokens/index.js';
-import { boolOpt, type Command, countOpt, listOpt, secondsOpt } from './command.js';
+import { boolOpt, type Command, countOpt, listOpt, printWarnings, secondsOpt } from './command.js';
 import { EXIT_CODES } from './exit.js';
 import { CONFIG_OPTION, clientSecretOf, JSON_OPTION, loadConfig, storeForConfig } from './shared.js';
 
@@ -40,7 +40,9 @@ Exit status: 0 all tokens fresh or renewed; 1 some token failed (one line each o
     const timeout = secondsOpt(args, 'timeout', 600);
     const parallel = countOpt(args, 'parallel', 16, 1, 1024);
     // Every password file a due token could need is checked before any network call.
-    const passwords = await checkAccountFiles(config);
+    const warnings: ConfigWarning[] = [];
+    const passwords = await checkAccountFiles(config, warnings);
+    printWarnings(io, warnings);
     const deadline = AbortSignal.timeout(timeout * 1000);
     // Last resort: in-flight calls end by their own timeouts; this ends a run that still hangs.
     const hardStop = setTimeout(

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readFile, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { type AccountConfig, configError, type RenewerConfig } from '../config/index.js';
+import { type AccountConfig, type ConfigWarning, configError, type RenewerConfig } from '../config/index.js';
 import { TokenwardenError } from '../errors.js';
 import { readFileIfExists, writeFileAtomic } from '../files/index.js';
 import type { AudienceParam } from '../oidc/index.js';
@@ -16,7 +16,15 @@ import {
 } from '../setup/index.js';
 import { createFileStore, GENERATED_PASSWORD_KDF_COST } from '../store/index.js';
 import { formatDuration, splitList } from '../tokens/index.js';
-import { boolOpt, type CliIO, type Command, type ParsedArgs, secondsOpt, stringOpt } from './command.js';
+import {
+  boolOpt,
+  type CliIO,
+  type Command,
+  type ParsedArgs,
+  printWarnings,
+  secondsOpt,
+  stringOpt,
+} from './command.js';
 import { promptSecret } from './prompt.js';
 import { CONFIG_OPTION, JSON_OPTION, lockFile } from './shared.js';
 
@@ -423,10 +431,10 @@ async function configForSetup(
   if ((await readFileIfExists(path)) === undefined) {
     return { config: resolveRenewerConfig(parseIni('', path), ctx), configExists: false };
   }
-  return {
-    config: await loadRenewerConfig({ path, env: io.env, uid: io.uid, home: io.home }),
-    configExists: true,
-  };
+  const warnings: ConfigWarning[] = [];
+  const config = await loadRenewerConfig({ path, env: io.env, uid: io.uid, home: io.home, warnings });
+  printWarnings(io, warnings);
+  return { config, configExists: true };
 }
 
 async function readSecretFile(path: string): Promise<Secret> {

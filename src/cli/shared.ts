@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import {
   type AccountConfig,
+  type ConfigWarning,
   loadRenewerConfig,
   type RenewerConfig,
   readClientSecretFile,
@@ -10,7 +11,7 @@ import { TokenwardenError } from '../errors.js';
 import type { Secret } from '../secret.js';
 import { type CredentialStore, createFileStore } from '../store/index.js';
 import type { CliIO, OptionSpec, ParsedArgs } from './command.js';
-import { stringOpt } from './command.js';
+import { printWarnings, stringOpt } from './command.js';
 
 export const CONFIG_OPTION: Record<string, OptionSpec> = {
   config: {
@@ -33,7 +34,10 @@ export function lockFile(stateDir: string, account: string): string {
 export async function loadConfig(args: ParsedArgs, io: CliIO): Promise<RenewerConfig> {
   const { findConfigPath } = await import('../config/index.js');
   const path = findConfigPath({ cliPath: stringOpt(args, 'config'), env: io.env });
-  return loadRenewerConfig({ path, env: io.env, uid: io.uid, home: io.home });
+  const warnings: ConfigWarning[] = [];
+  const config = await loadRenewerConfig({ path, env: io.env, uid: io.uid, home: io.home, warnings });
+  printWarnings(io, warnings);
+  return config;
 }
 
 /**

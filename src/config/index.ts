@@ -20,10 +20,12 @@ export {
   parseIni,
 } from './ini.js';
 export {
+  type ConfigWarning,
   checkAccountFiles,
   findConfigPath,
   type LoadRenewerConfigOptions,
   loadRenewerConfig,
+  MAX_CONFIG_FILE_BYTES,
   readClientSecretFile,
   readPasswordFile,
 } from './load.js';
