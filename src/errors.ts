@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'TIMEOUT'
   | 'NEEDS_LOGIN'
   | 'LOGIN_DENIED'
+  | 'LOGIN_TIMEOUT'
   | 'RENEW_FAILED'
   | 'AGENT_START'
   | 'INTERNAL';

@@ -16,6 +16,7 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   STORE_INVALID: 4,
   NEEDS_LOGIN: 4,
   LOGIN_DENIED: 4,
+  LOGIN_TIMEOUT: 4,
   TOKEN_INVALID: 1,
   TOKEN_NOT_FOUND: 1,
   FILE_IO: 1,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readFile, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type AccountConfig, type ConfigWarning, configError, type RenewerConfig } from '../config/index.js';
-import { TokenwardenError } from '../errors.js';
+import { OAuthError, TokenwardenError } from '../errors.js';
 import { readFileIfExists, writeFileAtomic } from '../files/index.js';
 import type { AudienceParam } from '../oidc/index.js';
 import { Secret } from '../secret.js';
@@ -127,6 +127,9 @@ export async function runSetup(args: ParsedArgs, io: CliIO, hooks: SetupHooks = 
     });
     const signal = AbortSignal.timeout(plan.timeoutSeconds * 1000);
     let result: SetupResult;
+    /** Where the human was sent to approve the login, for the message when nobody did. */
+    let approveAt: string | undefined;
+    let codeExpiresAt: number | undefined;
     try {
       result = await createAccount({
         account: name,
@@ -141,6 +144,8 @@ export async function runSetup(args: ParsedArgs, io: CliIO, hooks: SetupHooks = 
         ctx: { timeoutSeconds: plan.existing?.timeoutSeconds ?? 30 },
         signal,
         onDeviceCode: async (auth) => {
+          approveAt = auth.verificationUri;
+          codeExpiresAt = Date.now() + auth.expiresIn * 1000;
           io.err(
             `To log in to ${issuer}, open ${auth.verificationUri} and enter the code: ${auth.userCode}\n`,
           );
@@ -149,9 +154,18 @@ export async function runSetup(args: ParsedArgs, io: CliIO, hooks: SetupHooks = 
           await hooks.onUserCode?.(auth.userCode);
         },
         onAuthorizationUrl: async (url) => {
+          approveAt = 'the URL setup shows';
           io.err(`To log in to ${issuer}, open this URL in a browser on this machine:\n  ${url.href}\n`);
           await hooks.onAuthorizationUrl?.(url);
         },
+      });
+    } catch (err) {
+      throw loginNotFinished(err, {
+        account: name,
+        timeoutSeconds: plan.timeoutSeconds,
+        timedOut: signal.aborted,
+        approveAt,
+        codeExpired: codeExpiresAt !== undefined && Date.now() >= codeExpiresAt,
       });
     } finally {
       await store.close();
@@ -163,6 +177,56 @@ export async function runSetup(args: ParsedArgs, io: CliIO, hooks: SetupHooks = 
       io.err(`setup ${name} failed: removed what it had created: ${removed.join(', ')}\n`);
     throw err;
   }
+}
+
+/** What setup knew when its login failed. */
+export interface LoginState {
+  account: string;
+  timeoutSeconds: number;
+  /** setup's own --timeout has run out. */
+  timedOut: boolean;
+  /** Where the human was sent to approve the login; undefined before the login began. */
+  approveAt: string | undefined;
+  /** The device code's expires_in has passed. */
+  codeExpired: boolean;
+}
+
+/**
+ * A login that ended while waiting for the human is said as such (not as a slow issuer): who had to do
+ * what, and how to get more time. Also a device code that expired first (issuers answer expired_token
+ * or, having forgotten the code, invalid_grant) and a login the human refused (access_denied).
+ */
+export function loginNotFinished(err: unknown, state: LoginState): unknown {
+  if (state.approveAt === undefined) return err;
+  const where = ` at ${state.approveAt}`;
+  const oauth = err instanceof OAuthError ? err : undefined;
+  if (oauth?.error === 'access_denied') {
+    return new TokenwardenError(
+      'LOGIN_DENIED',
+      `setup ${state.account}: the login was refused: ${oauth.message}`,
+      {
+        hint: `run setup again, log in as the user the account is for, and approve the request${where}`,
+      },
+    );
+  }
+  if (oauth?.error === 'expired_token' || (oauth?.error === 'invalid_grant' && state.codeExpired)) {
+    return new TokenwardenError(
+      'LOGIN_TIMEOUT',
+      `setup ${state.account}: the login code expired before anyone approved the login`,
+      { hint: `run setup again and approve the login${where} before the code expires` },
+    );
+  }
+  if (err instanceof TokenwardenError && err.code === 'TIMEOUT' && state.timedOut) {
+    const secs = state.timeoutSeconds;
+    return new TokenwardenError(
+      'LOGIN_TIMEOUT',
+      `setup ${state.account}: nobody approved the login within ${secs} s (--timeout)`,
+      {
+        hint: `run setup again and approve the login${where} within ${secs} s, or give a longer --timeout SECS`,
+      },
+    );
+  }
+  return err;
 }
 
 /** Everything setup needs, every input checked. Making it reads files and the prompt; it writes nothing. */
