@@ -50,6 +50,8 @@ export class TokenwardenError extends Error {
 export interface OAuthErrorOptions extends TokenwardenErrorOptions {
   /** Which request the issuer answered ('refresh', 'device flow', ...), for messages. */
   grant?: string | undefined;
+  /** A message saying more than `issuer answered ERROR (DESCRIPTION)` (see explainOAuthError). */
+  message?: string | undefined;
 }
 
 /**
@@ -70,7 +72,7 @@ export class OAuthError extends TokenwardenError {
     options: OAuthErrorOptions = {},
   ) {
     const text = errorDescription ? `${error} (${errorDescription})` : error;
-    super(oauthErrorCode(error), `issuer answered ${text}`, options);
+    super(oauthErrorCode(error), options.message ?? `issuer answered ${text}`, options);
     this.error = error;
     this.errorDescription = errorDescription;
     this.status = status;

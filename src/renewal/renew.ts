@@ -17,8 +17,10 @@ import {
   writeFileAtomic,
 } from '../files/index.js';
 import {
+  accountErrorContext,
   clientCredentialsGrant,
   createClient,
+  explainOAuthError,
   type RequestContext,
   type TokenRequest,
   type TokenResponse,
@@ -250,7 +252,10 @@ async function renewAccount(
           try {
             results.push(await renewOne(c, session, options, clock, status));
           } catch (err) {
-            const e = asError(err);
+            const e = explainOAuthError(
+              asError(err),
+              accountErrorContext(session.account, session.record, c.token.scope, options.config.file),
+            );
             if (isTransportFailure(e) || e.code === 'NEEDS_LOGIN') fatal = e;
             results.push(fail(c.token, e, status));
           }
