@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { isTokenwardenError, TokenwardenError } from '../errors.js';
 import { didYouMean, parseCommandArgs } from './args.js';
 import type { CliIO, Command, CommandResult, OptionSpec } from './command.js';
-import { EXIT_CODES } from './exit.js';
+import { EXIT_CODES, exitStatusHelp } from './exit.js';
 import { redact } from './redact.js';
 
 /** Commands are imported only when run, so start-up stays fast (`token` is called per job). */
@@ -79,6 +79,8 @@ function mainHelp(): string {
     'Run `tokenwarden <command> --help` for the options of one command.',
     '  --version  print the version',
     '',
+    ...exitStatusHelp(),
+    '',
   ].join('\n');
 }
 
@@ -98,6 +100,8 @@ export function commandHelp(command: Command): string {
     'Options:',
     ...rows.map(([a, b]) => `${(a as string).padEnd(width)}  ${b}`),
     ...(command.details ? ['', command.details.trimEnd()] : []),
+    '',
+    ...exitStatusHelp(),
     '',
   ].join('\n');
 }
