@@ -22,6 +22,8 @@ export type ErrorCode =
   | 'TIMEOUT'
   | 'NEEDS_LOGIN'
   | 'CREDENTIAL_LOST'
+  | 'LOGIN_DENIED'
+  | 'LOGIN_TIMEOUT'
   | 'RENEW_FAILED'
   | 'AGENT_START'
   | 'INTERNAL';
@@ -46,27 +48,48 @@ export class TokenwardenError extends Error {
   }
 }
 
+export interface OAuthErrorOptions extends TokenwardenErrorOptions {
+  /** Which request the issuer answered ('refresh', 'device flow', ...), for messages. */
+  grant?: string | undefined;
+  /** A message saying more than `issuer answered ERROR (DESCRIPTION)` (see explainOAuthError). */
+  message?: string | undefined;
+}
+
 /**
  * An OAuth 2 error response from an issuer (RFC 6749 section 5.2), keeping `error` and
- * `error_description` so callers can branch on `invalid_grant`.
+ * `error_description` so callers can branch on `invalid_grant`. Made only by the oidc module, which has
+ * already cut every secret of the request out of both (an issuer may echo them).
  */
 export class OAuthError extends TokenwardenError {
   readonly error: string;
   readonly errorDescription: string | undefined;
   readonly status: number | undefined;
+  readonly grant: string | undefined;
 
   constructor(
     error: string,
     errorDescription: string | undefined,
     status: number | undefined,
-    options: TokenwardenErrorOptions = {},
+    options: OAuthErrorOptions = {},
   ) {
     const text = errorDescription ? `${error} (${errorDescription})` : error;
-    super(error === 'invalid_grant' ? 'NEEDS_LOGIN' : 'OAUTH_ERROR', `issuer answered ${text}`, options);
+    super(oauthErrorCode(error), options.message ?? `issuer answered ${text}`, options);
     this.error = error;
     this.errorDescription = errorDescription;
     this.status = status;
+    this.grant = options.grant;
   }
+}
+
+/**
+ * invalid_grant: the refresh token (or code) is no longer good, a new login is needed; access_denied:
+ * the human (or the issuer's policy) refused the login. Both are answers about the credential (exit 4),
+ * not a fault of the issuer.
+ */
+function oauthErrorCode(error: string): ErrorCode {
+  if (error === 'invalid_grant') return 'NEEDS_LOGIN';
+  if (error === 'access_denied') return 'LOGIN_DENIED';
+  return 'OAUTH_ERROR';
 }
 
 export function isTokenwardenError(err: unknown): err is TokenwardenError {

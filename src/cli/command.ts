@@ -42,6 +42,17 @@ export interface Command {
   run(args: ParsedArgs, io: CliIO): Promise<CommandResult>;
 }
 
+/** Prints warnings the core handed back as data (one file each), on stderr, before the command's result. */
+export function printWarnings(
+  io: CliIO,
+  warnings: readonly { message: string; hint?: string | undefined }[],
+): void {
+  for (const w of warnings) {
+    io.err(`tokenwarden: warning: ${w.message}\n`);
+    if (w.hint) io.err(`  ${w.hint}\n`);
+  }
+}
+
 export function stringOpt(args: ParsedArgs, name: string): string | undefined {
   const v = args.values[name];
   return typeof v === 'string' ? v : undefined;

@@ -58,6 +58,8 @@ Nothing leaves this machine.`,
           values: {
             config,
             issuer: issuer.url,
+            // Each demo starts a new issuer: a credential left in a reused --dir is of no use any more.
+            force: true,
             scope:
               'openid offline_access wlcg.groups storage.read:/ storage.create:/ compute.read compute.modify',
           },

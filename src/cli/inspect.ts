@@ -82,6 +82,10 @@ function decodeFrom(token: string, from: string): DecodedToken {
     return decodeToken(token);
   } catch (err) {
     if (!(err instanceof TokenwardenError) || err.code !== 'TOKEN_INVALID') throw err;
+    // A JWT whose claims are unusable: say which claim, not that it is no JWT.
+    if (err.message.startsWith('not a usable JWT: ')) {
+      throw new TokenwardenError('TOKEN_INVALID', `${from} is ${err.message}`);
+    }
     throw new TokenwardenError('TOKEN_INVALID', `${from} is not a JWT (${EXPECTED})`, {
       cause: err,
       hint: HINT,

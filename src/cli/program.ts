@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { parseArgs } from 'node:util';
 import { isTokenwardenError, TokenwardenError } from '../errors.js';
+import { didYouMean, parseCommandArgs } from './args.js';
 import type { CliIO, Command, CommandResult, OptionSpec } from './command.js';
-import { EXIT_CODES } from './exit.js';
+import { EXIT_CODES, exitStatusHelp } from './exit.js';
 import { redact } from './redact.js';
 
 /** Commands are imported only when run, so start-up stays fast (`token` is called per job). */
@@ -83,6 +83,8 @@ function mainHelp(): string {
     'Run `tokenwarden <command> --help` for the options of one command.',
     '  --version  print the version',
     '',
+    ...exitStatusHelp(),
+    '',
   ].join('\n');
 }
 
@@ -102,6 +104,8 @@ export function commandHelp(command: Command): string {
     'Options:',
     ...rows.map(([a, b]) => `${(a as string).padEnd(width)}  ${b}`),
     ...(command.details ? ['', command.details.trimEnd()] : []),
+    '',
+    ...exitStatusHelp(),
     '',
   ].join('\n');
 }
@@ -137,30 +141,26 @@ export async function main(argv: string[], io: CliIO = makeIO()): Promise<number
   const entry = COMMANDS[name];
   try {
     if (entry === undefined) {
-      throw new TokenwardenError('USAGE', `unknown command ${JSON.stringify(name)}`, {
-        hint: 'run `tokenwarden --help` for the list of commands',
-      });
+      const known = Object.keys(COMMANDS);
+      throw new TokenwardenError(
+        'USAGE',
+        `unknown command ${JSON.stringify(name)}${didYouMean(name, known)}`,
+        { hint: 'run `tokenwarden --help` for the list of commands' },
+      );
     }
     const { command } = await entry.load();
     const options = { ...command.options, ...COMMON };
-    let parsed: ReturnType<typeof parseArgs>;
-    try {
-      parsed = parseArgs({
-        args: rest,
-        options: options as NonNullable<Parameters<typeof parseArgs>[0]>['options'],
-        allowPositionals: command.allowPositionals ?? false,
-        strict: true,
-      });
-    } catch (err) {
-      throw new TokenwardenError('USAGE', `${name}: ${(err as Error).message.split('\n')[0]}`, {
-        hint: `run \`tokenwarden ${name} --help\``,
-      });
+    // --help wins over any mistake in the other arguments.
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.out(commandHelp(command));
+      return 0;
     }
+    const parsed = parseCommandArgs(name, rest, options, command.allowPositionals ?? false);
     if (parsed.values.help === true) {
       io.out(commandHelp(command));
       return 0;
     }
-    const result = await command.run(parsed as Parameters<Command['run']>[0], io);
+    const result = await command.run(parsed, io);
     render(result, parsed.values.json === true, io);
     return result.exitCode ?? 0;
   } catch (err) {

@@ -8,8 +8,9 @@ import type { CliIO } from './command.js';
 export async function promptSecret(io: CliIO, question: string): Promise<Secret> {
   const stdin = io.stdin as NodeJS.ReadStream;
   if (io.stdinIsTTY && typeof stdin.setRawMode === 'function') {
-    io.err(question);
+    // Echo off first: a password typed the moment the question shows must never be echoed.
     stdin.setRawMode(true);
+    io.err(question);
     stdin.resume();
     try {
       const value = await new Promise<string>((resolve, reject) => {

@@ -1,4 +1,10 @@
-import { configPlace, type RenewerConfig, readClientSecretFile, readPasswordFile } from '../config/index.js';
+import {
+  type ConfigWarning,
+  configPlace,
+  type RenewerConfig,
+  readClientSecretFile,
+  readPasswordFile,
+} from '../config/index.js';
 import { TokenwardenError } from '../errors.js';
 import { passwordFileIdentity } from '../renewal/health.js';
 // Not the renewal index: it also re-exports the refresh code, which loads the OIDC client, and a run
@@ -15,6 +21,7 @@ import {
   countOpt,
   listOpt,
   type ParsedArgs,
+  printWarnings,
   secondsOpt,
 } from './command.js';
 import { EXIT_CODES } from './exit.js';
@@ -84,7 +91,9 @@ async function renew(args: ParsedArgs, io: CliIO, stop: StopSignals): Promise<Co
   const parallel = countOpt(args, 'parallel', 16, 1, 1024);
   // Every secret file a token could need is read before any network call; one that cannot be read
   // fails the tokens of its account only.
-  const { passwords, passwordIdentities, unusable } = await readAccountFiles(config, only);
+  const warnings: ConfigWarning[] = [];
+  const { passwords, passwordIdentities, unusable } = await readAccountFiles(config, only, warnings);
+  printWarnings(io, warnings);
   const deadline = AbortSignal.timeout(timeout * 1000);
   // Last resort: in-flight calls end by their own timeouts; this ends a run that still hangs.
   const hardStop = setTimeout(
@@ -162,7 +171,7 @@ async function renew(args: ParsedArgs, io: CliIO, stop: StopSignals): Promise<Co
  * client-credentials account that a selected [token] uses. The identity of each password file is taken
  * just before it is read, so that a verdict remembered under it was made with what was read (or older).
  */
-async function readAccountFiles(config: RenewerConfig, only: readonly string[]) {
+async function readAccountFiles(config: RenewerConfig, only: readonly string[], warnings: ConfigWarning[]) {
   const passwords = new Map<string, Secret>();
   const passwordIdentities = new Map<string, string>();
   const unusable = new Map<string, TokenwardenError>();
@@ -176,10 +185,10 @@ async function readAccountFiles(config: RenewerConfig, only: readonly string[]) 
     try {
       if (account.kind === 'refresh') {
         const identity = await passwordFileIdentity(account.passwordFile);
-        passwords.set(name, await readPasswordFile(account.passwordFile, context));
+        passwords.set(name, await readPasswordFile(account.passwordFile, context, warnings));
         if (identity !== undefined) passwordIdentities.set(name, identity);
       } else if (account.clientSecretFile !== undefined) {
-        await readClientSecretFile(account.clientSecretFile, context);
+        await readClientSecretFile(account.clientSecretFile, context, warnings);
       }
     } catch (err) {
       if (!(err instanceof TokenwardenError)) throw err;

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readFile, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { type AccountConfig, configError, type RenewerConfig } from '../config/index.js';
-import { TokenwardenError } from '../errors.js';
+import { type AccountConfig, type ConfigWarning, configError, type RenewerConfig } from '../config/index.js';
+import { OAuthError, TokenwardenError } from '../errors.js';
 import { readFileIfExists, writeFileAtomic } from '../files/index.js';
 import type { AudienceParam } from '../oidc/index.js';
 import { Secret } from '../secret.js';
@@ -16,7 +16,15 @@ import {
 } from '../setup/index.js';
 import { createFileStore, GENERATED_PASSWORD_KDF_COST } from '../store/index.js';
 import { formatDuration, splitList } from '../tokens/index.js';
-import { boolOpt, type CliIO, type Command, type ParsedArgs, secondsOpt, stringOpt } from './command.js';
+import {
+  boolOpt,
+  type CliIO,
+  type Command,
+  type ParsedArgs,
+  printWarnings,
+  secondsOpt,
+  stringOpt,
+} from './command.js';
 import { promptSecret } from './prompt.js';
 import { CONFIG_OPTION, JSON_OPTION } from './shared.js';
 
@@ -33,6 +41,8 @@ the code. --flow code logs in with the authorization code flow + PKCE on a loopb
 at the prompt, or the first line of standard input). --client-credentials needs no human.
 The refresh token is stored encrypted with the account's password file (created with a random password
 when it does not exist). Settings come from the [account ACCOUNT] section of --config when present.
+An account that is set up already is refused unless --force (a new login replaces its stored refresh
+token), except when its credential is marked as needing a new login.
 Secrets are never printed and never taken from the command line.`,
   allowPositionals: true,
   options: {
@@ -67,6 +77,10 @@ Secrets are never printed and never taken from the command line.`,
       description: 'how audiences are asked for',
     },
     write: { type: 'boolean', short: 'w', description: 'append the [account] section to --config' },
+    force: {
+      type: 'boolean',
+      description: 'replace an account that is set up already (its stored refresh token is lost)',
+    },
     timeout: {
       type: 'string',
       valueName: 'SECS',
@@ -112,6 +126,9 @@ export async function runSetup(args: ParsedArgs, io: CliIO, hooks: SetupHooks = 
     });
     const signal = AbortSignal.timeout(plan.timeoutSeconds * 1000);
     let result: SetupResult;
+    /** Where the human was sent to approve the login, for the message when nobody did. */
+    let approveAt: string | undefined;
+    let codeExpiresAt: number | undefined;
     try {
       result = await createAccount({
         account: name,
@@ -126,6 +143,8 @@ export async function runSetup(args: ParsedArgs, io: CliIO, hooks: SetupHooks = 
         ctx: { timeoutSeconds: plan.existing?.timeoutSeconds ?? 30 },
         signal,
         onDeviceCode: async (auth) => {
+          approveAt = auth.verificationUri;
+          codeExpiresAt = Date.now() + auth.expiresIn * 1000;
           io.err(
             `To log in to ${issuer}, open ${auth.verificationUri} and enter the code: ${auth.userCode}\n`,
           );
@@ -134,9 +153,18 @@ export async function runSetup(args: ParsedArgs, io: CliIO, hooks: SetupHooks = 
           await hooks.onUserCode?.(auth.userCode);
         },
         onAuthorizationUrl: async (url) => {
+          approveAt = 'the URL setup shows';
           io.err(`To log in to ${issuer}, open this URL in a browser on this machine:\n  ${url.href}\n`);
           await hooks.onAuthorizationUrl?.(url);
         },
+      });
+    } catch (err) {
+      throw loginNotFinished(err, {
+        account: name,
+        timeoutSeconds: plan.timeoutSeconds,
+        timedOut: signal.aborted,
+        approveAt,
+        codeExpired: codeExpiresAt !== undefined && Date.now() >= codeExpiresAt,
       });
     } finally {
       await store.close();
@@ -148,6 +176,56 @@ export async function runSetup(args: ParsedArgs, io: CliIO, hooks: SetupHooks = 
       io.err(`setup ${name} failed: removed what it had created: ${removed.join(', ')}\n`);
     throw err;
   }
+}
+
+/** What setup knew when its login failed. */
+export interface LoginState {
+  account: string;
+  timeoutSeconds: number;
+  /** setup's own --timeout has run out. */
+  timedOut: boolean;
+  /** Where the human was sent to approve the login; undefined before the login began. */
+  approveAt: string | undefined;
+  /** The device code's expires_in has passed. */
+  codeExpired: boolean;
+}
+
+/**
+ * A login that ended while waiting for the human is said as such (not as a slow issuer): who had to do
+ * what, and how to get more time. Also a device code that expired first (issuers answer expired_token
+ * or, having forgotten the code, invalid_grant) and a login the human refused (access_denied).
+ */
+export function loginNotFinished(err: unknown, state: LoginState): unknown {
+  if (state.approveAt === undefined) return err;
+  const where = ` at ${state.approveAt}`;
+  const oauth = err instanceof OAuthError ? err : undefined;
+  if (oauth?.error === 'access_denied') {
+    return new TokenwardenError(
+      'LOGIN_DENIED',
+      `setup ${state.account}: the login was refused: ${oauth.message}`,
+      {
+        hint: `run setup again, log in as the user the account is for, and approve the request${where}`,
+      },
+    );
+  }
+  if (oauth?.error === 'expired_token' || (oauth?.error === 'invalid_grant' && state.codeExpired)) {
+    return new TokenwardenError(
+      'LOGIN_TIMEOUT',
+      `setup ${state.account}: the login code expired before anyone approved the login`,
+      { hint: `run setup again and approve the login${where} before the code expires` },
+    );
+  }
+  if (err instanceof TokenwardenError && err.code === 'TIMEOUT' && state.timedOut) {
+    const secs = state.timeoutSeconds;
+    return new TokenwardenError(
+      'LOGIN_TIMEOUT',
+      `setup ${state.account}: nobody approved the login within ${secs} s (--timeout)`,
+      {
+        hint: `run setup again and approve the login${where} within ${secs} s, or give a longer --timeout SECS`,
+      },
+    );
+  }
+  return err;
 }
 
 /** Everything setup needs, every input checked. Making it reads files and the prompt; it writes nothing. */
@@ -231,7 +309,31 @@ async function planSetup(args: ParsedArgs, io: CliIO): Promise<SetupPlan> {
     },
   );
 
+  const passwordFile =
+    stringOpt(args, 'password-file') ??
+    (existing?.kind === 'refresh' ? existing.passwordFile : join(config.stateDir, `${name}.pw`));
+  const credentialFile =
+    existing?.kind === 'refresh'
+      ? existing.credentialFile
+      : join(config.stateDir, 'accounts', `${name}.cred`);
   const secretFile = stringOpt(args, 'client-secret-file');
+  const readFromFile = mode !== 'dynamic' && clientId !== undefined && secretFile !== undefined;
+  const saveSecretTo =
+    mode !== 'client-credentials' || readFromFile
+      ? undefined
+      : (secretFile ?? join(config.stateDir, `${name}.secret`));
+  const password = mode === 'client-credentials' ? undefined : await readPassword(passwordFile);
+  // Before any prompt or request: what a new setup would overwrite.
+  if (!boolOpt(args, 'force')) {
+    await refuseToReplace(name, mode === 'client-credentials' ? undefined : credentialFile, password);
+    if (saveSecretTo !== undefined && (await pathExists(saveSecretTo))) {
+      throw new TokenwardenError(
+        'USAGE',
+        `setup ${name}: ${saveSecretTo} exists already; setting the account up again would replace the client secret it holds`,
+        { hint: 'to replace it anyway, add --force; or give another --client-secret-file FILE' },
+      );
+    }
+  }
   let clientSecret: Secret | undefined;
   if (clientId !== undefined && mode !== 'dynamic') {
     clientSecret = secretFile
@@ -240,10 +342,6 @@ async function planSetup(args: ParsedArgs, io: CliIO): Promise<SetupPlan> {
         ? new Secret(io.env.TOKENWARDEN_CLIENT_SECRET)
         : await promptSecret(io, `client secret for ${clientId}: `);
   }
-  const readFromFile = clientSecret !== undefined && secretFile !== undefined;
-  const passwordFile =
-    stringOpt(args, 'password-file') ??
-    (existing?.kind === 'refresh' ? existing.passwordFile : join(config.stateDir, `${name}.pw`));
   return {
     name,
     config,
@@ -259,18 +357,49 @@ async function planSetup(args: ParsedArgs, io: CliIO): Promise<SetupPlan> {
     clientSecret,
     secretFile:
       mode !== 'client-credentials' ? undefined : (secretFile ?? join(config.stateDir, `${name}.secret`)),
-    saveSecretTo:
-      mode !== 'client-credentials' || readFromFile
-        ? undefined
-        : (secretFile ?? join(config.stateDir, `${name}.secret`)),
+    saveSecretTo,
     passwordFile,
-    password: mode === 'client-credentials' ? undefined : await readPassword(passwordFile),
-    credentialFile:
-      existing?.kind === 'refresh'
-        ? existing.credentialFile
-        : join(config.stateDir, 'accounts', `${name}.cred`),
+    password,
+    credentialFile,
     write: boolOpt(args, 'write'),
   };
+}
+
+function pathExists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Refuses to set up an account whose credential exists (without --force): a new login replaces the
+ * stored refresh token, which cannot be had back. Only a credential already marked as needing a new
+ * login (its refresh token is dead, nothing is lost) may be replaced without --force.
+ */
+async function refuseToReplace(
+  name: string,
+  credentialFile: string | undefined,
+  password: Secret | undefined,
+): Promise<void> {
+  if (credentialFile === undefined || !(await pathExists(credentialFile))) return;
+  if (password !== undefined) {
+    const store = createFileStore({
+      credentialFile: () => credentialFile,
+      password: async () => password,
+    });
+    try {
+      const record = await store.load(name).catch(() => undefined);
+      if (record?.needsLogin !== undefined) return;
+    } finally {
+      await store.close();
+    }
+  }
+  throw new TokenwardenError(
+    'USAGE',
+    `setup ${name}: account ${name} is set up already (${credentialFile}); a new setup would replace its stored refresh token, which cannot be had back`,
+    { hint: 'to log in again and replace it anyway, add --force; or give another ACCOUNT name' },
+  );
 }
 
 /** Options the chosen kind of account would silently ignore are refused instead. */
@@ -363,10 +492,10 @@ async function configForSetup(
   if ((await readFileIfExists(path)) === undefined) {
     return { config: resolveRenewerConfig(parseIni('', path), ctx), configExists: false };
   }
-  return {
-    config: await loadRenewerConfig({ path, env: io.env, uid: io.uid, home: io.home }),
-    configExists: true,
-  };
+  const warnings: ConfigWarning[] = [];
+  const config = await loadRenewerConfig({ path, env: io.env, uid: io.uid, home: io.home, warnings });
+  printWarnings(io, warnings);
+  return { config, configExists: true };
 }
 
 async function readSecretFile(path: string): Promise<Secret> {

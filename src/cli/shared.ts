@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import {
   type AccountConfig,
+  type ConfigWarning,
   loadRenewerConfig,
   type RenewerConfig,
   readClientSecretFile,
@@ -11,7 +12,7 @@ import { lockFileBeside } from '../files/index.js';
 import type { Secret } from '../secret.js';
 import { type CredentialStore, createFileStore } from '../store/index.js';
 import type { CliIO, OptionSpec, ParsedArgs } from './command.js';
-import { stringOpt } from './command.js';
+import { printWarnings, stringOpt } from './command.js';
 
 export const CONFIG_OPTION: Record<string, OptionSpec> = {
   config: {
@@ -58,13 +59,17 @@ export async function loadConfig(
 ): Promise<RenewerConfig> {
   const { findConfigPath } = await import('../config/index.js');
   const path = findConfigPath({ cliPath: stringOpt(args, 'config'), env: io.env });
-  return loadRenewerConfig({
+  const warnings: ConfigWarning[] = [];
+  const config = await loadRenewerConfig({
     path,
     env: io.env,
     uid: io.uid,
     home: io.home,
     collect: options.collect === true,
+    warnings,
   });
+  printWarnings(io, warnings);
+  return config;
 }
 
 /**

@@ -21,10 +21,12 @@ export {
   parseIni,
 } from './ini.js';
 export {
+  type ConfigWarning,
   checkAccountFiles,
   findConfigPath,
   type LoadRenewerConfigOptions,
   loadRenewerConfig,
+  MAX_CONFIG_FILE_BYTES,
   missingConfigMessage,
   readClientSecretFile,
   readPasswordFile,

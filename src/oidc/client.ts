@@ -2,6 +2,7 @@ import * as oc from 'openid-client';
 import { TokenwardenError } from '../errors.js';
 import { translateError } from './errors.js';
 import { isLoopbackUrl } from './loopback.js';
+import { basicCredentialForms, rememberClientSecrets } from './sent-secrets.js';
 import type { ClientSpec, RequestContext } from './types.js';
 
 export { isLoopbackUrl };
@@ -44,7 +45,14 @@ function clientAuth(spec: ClientSpec): oc.ClientAuth {
   }
 }
 
-function configure(config: oc.Configuration, url: URL, ctx: RequestContext): oc.Configuration {
+function configure(
+  config: oc.Configuration,
+  url: URL,
+  ctx: RequestContext,
+  spec: ClientSpec,
+): oc.Configuration {
+  const secret = spec.clientSecret?.reveal();
+  if (secret !== undefined) rememberClientSecrets(config, basicCredentialForms(spec.clientId, secret));
   config.timeout = ctx.timeoutSeconds;
   config[oc.customFetch] = fetchWithSignal(ctx);
   if (url.protocol === 'http:') oc.allowInsecureRequests(config);
@@ -62,7 +70,12 @@ export async function createClient(spec: ClientSpec, ctx: RequestContext): Promi
       issuer: spec.issuer || endpoint.origin,
       token_endpoint: endpoint.href,
     };
-    return configure(new oc.Configuration(server, spec.clientId, undefined, clientAuth(spec)), endpoint, ctx);
+    return configure(
+      new oc.Configuration(server, spec.clientId, undefined, clientAuth(spec)),
+      endpoint,
+      ctx,
+      spec,
+    );
   }
   const issuer = parseIssuerUrl(spec.issuer);
   try {
@@ -71,9 +84,9 @@ export async function createClient(spec: ClientSpec, ctx: RequestContext): Promi
       [oc.customFetch]: fetchWithSignal(ctx),
       ...(issuer.protocol === 'http:' ? { execute: [oc.allowInsecureRequests] } : {}),
     });
-    return configure(config, issuer, ctx);
+    return configure(config, issuer, ctx, spec);
   } catch (err) {
-    throw translateError(err, `discovery at ${issuer.href}`, ctx);
+    throw translateError(err, `discovery at ${issuer.href}`, ctx, sentByClient(spec));
   }
 }
 
@@ -81,4 +94,10 @@ export async function createClient(spec: ClientSpec, ctx: RequestContext): Promi
 export async function discoverIssuer(issuer: string, ctx: RequestContext): Promise<oc.ServerMetadata> {
   const config = await createClient({ issuer, clientId: 'tokenwarden-discovery' }, ctx);
   return config.serverMetadata();
+}
+
+/** The secrets a request with this client spec sends (for redacting an issuer's echo of them). */
+function sentByClient(spec: ClientSpec): string[] {
+  const secret = spec.clientSecret?.reveal();
+  return secret === undefined ? [] : basicCredentialForms(spec.clientId, secret);
 }

@@ -4,6 +4,7 @@ import * as oc from 'openid-client';
 import { TokenwardenError } from '../errors.js';
 import { translateError } from './errors.js';
 import { tokenRequestParameters } from './parameters.js';
+import { clientSentSecrets } from './sent-secrets.js';
 import { wrapTokenResponse } from './token-response.js';
 import type { RequestContext, TokenRequest, TokenResponse } from './types.js';
 
@@ -94,7 +95,12 @@ export async function beginAuthorizationCodeLogin(
         });
         return wrapTokenResponse(response);
       } catch (err) {
-        throw translateError(err, 'authorization code login', ctx);
+        const code = callback.searchParams.get('code');
+        throw translateError(err, 'authorization code login', ctx, [
+          ...clientSentSecrets(config),
+          verifier,
+          ...(code ? [code] : []),
+        ]);
       }
     },
   };

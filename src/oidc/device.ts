@@ -1,6 +1,7 @@
 import * as oc from 'openid-client';
 import { translateError } from './errors.js';
 import { tokenRequestParameters } from './parameters.js';
+import { clientSentSecrets } from './sent-secrets.js';
 import { wrapTokenResponse } from './token-response.js';
 import type { RequestContext, TokenRequest, TokenResponse } from './types.js';
 
@@ -31,7 +32,7 @@ export async function initiateDeviceAuthorization(
       response,
     };
   } catch (err) {
-    throw translateError(err, 'device authorization', ctx);
+    throw translateError(err, 'device authorization', ctx, clientSentSecrets(config));
   }
 }
 
@@ -50,6 +51,9 @@ export async function pollDeviceAuthorization(
     });
     return wrapTokenResponse(response);
   } catch (err) {
-    throw translateError(err, 'device flow', ctx);
+    throw translateError(err, 'device flow', ctx, [
+      ...clientSentSecrets(config),
+      authorization.response.device_code,
+    ]);
   }
 }

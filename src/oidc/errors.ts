@@ -1,25 +1,48 @@
-import { ClientError, ResponseBodyError, WWWAuthenticateChallengeError } from 'openid-client';
+import {
+  AuthorizationResponseError,
+  ClientError,
+  ResponseBodyError,
+  WWWAuthenticateChallengeError,
+} from 'openid-client';
 import { OAuthError, TokenwardenError } from '../errors.js';
+import { redactSent } from './sent-secrets.js';
 import type { RequestContext } from './types.js';
 
 /**
  * Translates whatever openid-client, fetch or an abort threw into a TokenwardenError, once, at the oidc
  * module boundary. Only the pieces known to be safe are kept: an OAuth error code and description, an
- * HTTP status, an errno code. Raw responses and request bodies (which hold tokens) are dropped.
+ * HTTP status, an errno code. Raw responses and request bodies (which hold tokens) are dropped, no
+ * cause is kept, and every secret the request carried (`sent`: refresh token, client secret and its
+ * Basic credentials, device code, ...) is cut out of whatever text the issuer sent back, by value.
  */
 export function translateError(
   err: unknown,
   what: string,
   ctx?: Pick<RequestContext, 'timeoutSeconds' | 'signal'>,
+  sent: readonly string[] = [],
 ): TokenwardenError {
-  if (err instanceof TokenwardenError) return err;
+  const clean = (text: string) => redactSent(text, sent);
+  if (err instanceof OAuthError) return err;
+  if (err instanceof TokenwardenError) {
+    const message = clean(err.message);
+    return message === err.message ? err : new TokenwardenError(err.code, message, { hint: err.hint });
+  }
   if (err instanceof ResponseBodyError) {
-    return new OAuthError(err.error, err.error_description, err.status);
+    const description = err.error_description === undefined ? undefined : clean(err.error_description);
+    return new OAuthError(clean(err.error), description, err.status, { grant: what });
+  }
+  if (err instanceof AuthorizationResponseError) {
+    // The browser came back with an error (RFC 6749 section 4.1.2.1): e.g. the human said no.
+    const description = err.error_description === undefined ? undefined : clean(err.error_description);
+    return new OAuthError(clean(err.error), description, undefined, { grant: what });
   }
   if (err instanceof WWWAuthenticateChallengeError) {
     const challenge = err.cause[0];
-    const code = challenge?.parameters.error ?? 'invalid_client';
-    return new OAuthError(code, challenge?.parameters.error_description, err.status);
+    const code = clean(challenge?.parameters.error ?? 'invalid_client');
+    const description = challenge?.parameters.error_description;
+    return new OAuthError(code, description === undefined ? undefined : clean(description), err.status, {
+      grant: what,
+    });
   }
   const code = (err as { code?: unknown }).code;
   const name = err instanceof Error ? err.name : '';
@@ -56,10 +79,13 @@ export function translateError(
     const status = e.cause instanceof Response ? ` (HTTP ${e.cause.status})` : '';
     return new TokenwardenError(
       'ISSUER_RESPONSE',
-      `${what}: unusable answer from the issuer: ${e.message}${status}`,
+      `${what}: unusable answer from the issuer: ${clean(e.message)}${status}`,
     );
   }
-  return new TokenwardenError('INTERNAL', `${what}: ${err instanceof Error ? err.message : String(err)}`);
+  return new TokenwardenError(
+    'INTERNAL',
+    `${what}: ${clean(err instanceof Error ? err.message : String(err))}`,
+  );
 }
 
 function networkFailure(err: unknown): string | undefined {

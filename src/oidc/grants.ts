@@ -2,6 +2,7 @@ import * as oc from 'openid-client';
 import type { Secret } from '../secret.js';
 import { translateError } from './errors.js';
 import { tokenRequestParameters } from './parameters.js';
+import { clientSentSecrets } from './sent-secrets.js';
 import { wrapTokenResponse } from './token-response.js';
 import type { RequestContext, TokenRequest, TokenResponse } from './types.js';
 
@@ -17,7 +18,7 @@ export async function refreshTokenGrant(
       await oc.refreshTokenGrant(config, refreshToken.reveal(), tokenRequestParameters(request)),
     );
   } catch (err) {
-    throw translateError(err, 'refresh', ctx);
+    throw translateError(err, 'refresh', ctx, [...clientSentSecrets(config), refreshToken.reveal()]);
   }
 }
 
@@ -30,7 +31,7 @@ export async function clientCredentialsGrant(
   try {
     return wrapTokenResponse(await oc.clientCredentialsGrant(config, tokenRequestParameters(request)));
   } catch (err) {
-    throw translateError(err, 'client credentials', ctx);
+    throw translateError(err, 'client credentials', ctx, clientSentSecrets(config));
   }
 }
 
@@ -51,6 +52,6 @@ export async function tokenExchangeGrant(
   try {
     return wrapTokenResponse(await oc.genericGrantRequest(config, TOKEN_EXCHANGE_GRANT, params));
   } catch (err) {
-    throw translateError(err, 'token exchange', ctx);
+    throw translateError(err, 'token exchange', ctx, [...clientSentSecrets(config), subjectToken.reveal()]);
   }
 }

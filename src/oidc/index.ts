@@ -7,6 +7,7 @@ export {
 } from './code.js';
 export { type DeviceAuthorization, initiateDeviceAuthorization, pollDeviceAuthorization } from './device.js';
 export { translateError } from './errors.js';
+export { accountErrorContext, explainOAuthError, type OAuthErrorContext } from './explain.js';
 export {
   ACCESS_TOKEN_TYPE,
   clientCredentialsGrant,

@@ -20,7 +20,8 @@ import {
   writeFileAtomic,
 } from '../files/index.js';
 // Types only: the OIDC client (openid-client) is loaded when an account has work, so that a run whose
-// tokens are all fresh stays cheap.
+// tokens are all fresh stays cheap. explain.ts imports no client.
+import { accountErrorContext, explainOAuthError } from '../oidc/explain.js';
 import type { RequestContext, TokenRequest, TokenResponse } from '../oidc/index.js';
 import type { Secret } from '../secret.js';
 import type { AccountRecord, CredentialStore } from '../store/index.js';
@@ -418,7 +419,10 @@ async function renewAccount(
           try {
             results.push(await renewOne(c, session, options, clock, status));
           } catch (err) {
-            const e = asError(err);
+            const e = explainOAuthError(
+              asError(err),
+              accountErrorContext(session.account, session.record, c.token.scope, options.config.file),
+            );
             if (isTransportFailure(e) || e.code === 'NEEDS_LOGIN' || e.code === 'CREDENTIAL_LOST') fatal = e;
             results.push(fail(c.token, e, status));
           }

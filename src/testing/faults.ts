@@ -7,14 +7,71 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
  * - 'hang': no answer at all; the connection stays open until the issuer is closed;
  * - 'garbage': HTTP 200 that claims to be JSON but is not;
  * - 'slow': the provider does answer, but only SLOW_FAULT_MS after the request arrived (a refresh that
- *   is in flight long enough for a test to interrupt the client). Counted as faulted on arrival.
+ *   is in flight long enough for a test to interrupt the client). Counted as faulted on arrival;
+ * - 'echo-secrets': HTTP 400 invalid_request whose error_description quotes the request back, as
+ *   Spring-based issuers (INDIGO IAM) do: the Authorization header (Basic credentials, also
+ *   URL-encoded), the form body as sent, and each secret parameter decoded (refresh_token,
+ *   client_secret, device_code, code, code_verifier, subject_token).
  */
-export type TestIssuerFault = 'none' | 'error500' | 'hang' | 'garbage' | 'slow';
+export type TestIssuerFault = 'none' | 'error500' | 'hang' | 'garbage' | 'slow' | 'echo-secrets';
 
-export const TEST_ISSUER_FAULTS: readonly TestIssuerFault[] = ['none', 'error500', 'hang', 'garbage', 'slow'];
+export const TEST_ISSUER_FAULTS: readonly TestIssuerFault[] = [
+  'none',
+  'error500',
+  'hang',
+  'garbage',
+  'slow',
+  'echo-secrets',
+];
 
 /** How long the 'slow' fault holds a token request before the provider handles it. */
 export const SLOW_FAULT_MS = 2000;
+
+/** The request parameters 'echo-secrets' quotes decoded. */
+const ECHOED_PARAMETERS = [
+  'refresh_token',
+  'client_secret',
+  'device_code',
+  'code',
+  'code_verifier',
+  'subject_token',
+];
+
+/**
+ * The 'echo-secrets' answer to a token request whose body was `body`; `echoed` gets every secret value
+ * quoted (so a leak audit can look for each of them).
+ */
+export function answerWithEcho(
+  req: IncomingMessage,
+  body: string,
+  res: ServerResponse,
+  echoed: (value: string) => void,
+): void {
+  const parts: string[] = [];
+  const authorization = req.headers.authorization;
+  if (authorization !== undefined) {
+    const credentials = authorization.replace(/^Basic\s+/i, '');
+    echoed(credentials);
+    parts.push(`Authorization: ${authorization}`, `credentials=${encodeURIComponent(credentials)}`);
+  }
+  const params = new URLSearchParams(body);
+  for (const name of ECHOED_PARAMETERS) {
+    const value = params.get(name);
+    if (value === null) continue;
+    echoed(value);
+    parts.push(`${name}: ${value}`);
+  }
+  parts.push(`request: ${body}`);
+  send(
+    res,
+    400,
+    'application/json',
+    JSON.stringify({
+      error: 'invalid_request',
+      error_description: `Bad request (${parts.join('; ')})`,
+    }),
+  );
+}
 
 const ERROR_PAGE =
   '<html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1></body></html>\n';
@@ -22,7 +79,7 @@ const GARBAGE = '<html><body>Service Temporarily Unavailable</body></html>\n';
 
 /** Answers `req` as `fault` dictates. `hung` collects the requests left without an answer. */
 export function answerWithFault(
-  fault: Exclude<TestIssuerFault, 'none' | 'slow'>,
+  fault: Exclude<TestIssuerFault, 'none' | 'slow' | 'echo-secrets'>,
   req: IncomingMessage,
   res: ServerResponse,
   hung: Set<ServerResponse>,

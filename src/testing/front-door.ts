@@ -3,7 +3,13 @@ import type { Provider } from 'oidc-provider';
 import { TokenwardenError } from '../errors.js';
 import { rewriteTokenRequestBody } from './audience.js';
 import { createAuthorizationWalker } from './authorization-walk.js';
-import { answerWithFault, SLOW_FAULT_MS, TEST_ISSUER_FAULTS, type TestIssuerFault } from './faults.js';
+import {
+  answerWithEcho,
+  answerWithFault,
+  SLOW_FAULT_MS,
+  TEST_ISSUER_FAULTS,
+  type TestIssuerFault,
+} from './faults.js';
 import { BodyTooLargeError, readBody, withBody } from './http-body.js';
 import { createInteractionHandler, INTERACTION_PATH } from './interactions.js';
 
@@ -30,6 +36,8 @@ export interface FrontDoorSetup {
   autoApproveInteractions: string | undefined;
   /** Called for each request answered by a fault instead of the provider. */
   onFault(): void;
+  /** Called with each secret the 'echo-secrets' fault quoted back. */
+  onEcho(value: string): void;
 }
 
 export function createFrontDoor(setup: FrontDoorSetup): FrontDoor {
@@ -41,6 +49,11 @@ export function createFrontDoor(setup: FrontDoorSetup): FrontDoor {
   let fault: TestIssuerFault = 'none';
 
   async function tokenEndpoint(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (fault === 'echo-secrets') {
+      setup.onFault();
+      answerWithEcho(req, (await readBody(req)).toString('utf8'), res, setup.onEcho);
+      return;
+    }
     if (fault === 'slow') {
       setup.onFault();
       await new Promise((resolve) => setTimeout(resolve, SLOW_FAULT_MS));

@@ -33,7 +33,10 @@ export interface TestIssuer {
   stats(): TestIssuerStats;
   /** Revokes every grant with all its tokens, as an administrator would: refreshes then get invalid_grant. */
   revokeAllGrants(): Promise<void>;
-  /** Every secret issued so far (tokens, codes, client secrets), for leak checks. */
+  /**
+   * Every secret issued so far (tokens, codes, client secrets), and every secret the 'echo-secrets'
+   * fault quoted back (Basic credentials included), for leak checks.
+   */
   issuedSecrets(): string[];
   /** When (epoch ms) a refresh token was redeemed and so rotated away; undefined if it was not. */
   refreshTokenConsumedAt(refreshToken: string): number | undefined;
@@ -111,6 +114,7 @@ export async function startTestIssuer(options?: TestIssuerOptions): Promise<Test
       issuer: url,
       autoApproveInteractions: resolved.autoApproveInteractions,
       onFault: () => counters.countFault(),
+      onEcho: (value) => ledger.record(value),
     });
     server.on('request', frontDoor.handle);
 

@@ -30,7 +30,45 @@ export function decodeToken(token: string): DecodedToken {
       },
     );
   }
+  checkDepth(claims, 'claims');
+  checkDepth(header, 'header');
+  for (const name of TIME_CLAIMS) checkTime(claims, name);
   return { header, claims, audience: audienceOf(claims), scope: scopeOf(claims) };
+}
+
+/** Deeper than any real token nests its claims (WLCG and SciTokens claims are flat or one level). */
+export const MAX_CLAIM_DEPTH = 64;
+/** 9999-12-31T23:59:59Z: the last second a date can be shown in ISO 8601 with a four-digit year. */
+export const MAX_TIME_CLAIM = 253402300799;
+const TIME_CLAIMS = ['exp', 'iat', 'nbf'] as const;
+
+/** Refuses JSON nested deeper than MAX_CLAIM_DEPTH, walked without recursion. */
+function checkDepth(value: unknown, part: string): void {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > MAX_CLAIM_DEPTH) {
+      throw new TokenwardenError(
+        'TOKEN_INVALID',
+        `not a usable JWT: its ${part} nest deeper than ${MAX_CLAIM_DEPTH} levels`,
+      );
+    }
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+}
+
+/** `exp`, `iat` and `nbf` are NumericDate (RFC 7519 section 2): seconds since 1970, here up to year 9999. */
+function checkTime(claims: Record<string, unknown>, name: (typeof TIME_CLAIMS)[number]): void {
+  const v = claims[name];
+  if (v === undefined) return;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_TIME_CLAIM) {
+    const shown = typeof v === 'number' ? String(v) : typeof v;
+    throw new TokenwardenError(
+      'TOKEN_INVALID',
+      `not a usable JWT: claim ${name} = ${shown} is not a time (seconds since 1970, at most ${MAX_TIME_CLAIM}, the end of year 9999)`,
+    );
+  }
 }
 
 export function audienceOf(claims: JWTPayload): string[] {

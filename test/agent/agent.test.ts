@@ -329,7 +329,7 @@ describe('agent killed with SIGKILL during refreshes', () => {
         assert.equal((await runCli(['add', 'vo', '--config', world.config], { env: again.env })).code, 0);
         if ((await storedRefreshTokenState(world, 'vo')) === 'lost-in-flight') {
           inFlight++;
-          assert.equal((await world.setup('vo')).code, 0);
+          assert.equal((await world.setup('vo', undefined, ['--force'])).code, 0);
           assert.equal((await runCli(['add', 'vo', '--config', world.config], { env: again.env })).code, 0);
         }
         const refreshed = await runCli(['token', 'vo', '--force'], { env: again.env, tokenOnStdout: true });

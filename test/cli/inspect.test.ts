@@ -48,4 +48,34 @@ describe('inspect', () => {
       assert.equal(run.stderr.split('\n')[0], `tokenwarden: file ${path} is not a token file (${why})`);
     }
   });
+  it('a JWT whose exp is no time, or whose claims nest 5,000 deep, is TOKEN_INVALID (exit 1), not a crash', async () => {
+    const part = (text: string) => Buffer.from(text).toString('base64url');
+    const jwt = (claims: string) => `${part('{"alg":"ES256"}')}.${part(claims)}.c2ln`;
+    const cases = [
+      ['{"iss":"x","exp":1e308}', 'claim exp = 1e+308 is not a time'],
+      ['{"iss":"x","exp":9e15}', 'claim exp = 9000000000000000 is not a time'],
+      ['{"iss":"x","iat":-1}', 'claim iat = -1 is not a time'],
+      ['{"iss":"x","nbf":"soon"}', 'claim nbf = string is not a time'],
+    ];
+    for (const [claims, why] of cases) {
+      const run = await runCli(['inspect', '-'], { input: jwt(claims as string) });
+      assert.equal(run.code, 1, run.stderr);
+      assert.equal(
+        run.stderr,
+        `tokenwarden: standard input is not a usable JWT: ${why} (seconds since 1970, at most 253402300799, the end of year 9999)\n`,
+      );
+    }
+    for (const [open, close] of [
+      ['[', ']'],
+      ['{"a":', '}'],
+    ]) {
+      const deep = `{"iss":"x","a":${(open as string).repeat(5000)}1${(close as string).repeat(5000)}}`;
+      const run = await runCli(['inspect', '-'], { input: jwt(deep) });
+      assert.equal(run.code, 1, run.stderr);
+      assert.equal(
+        run.stderr,
+        'tokenwarden: standard input is not a usable JWT: its claims nest deeper than 64 levels\n',
+      );
+    }
+  });
 });

@@ -101,6 +101,6 @@ describe('renew with a bad config: one line naming file, section and option; not
     assert.match(a.stderr, /unknown command "renw"/);
     const b = await runCli(['renew', '--frobnicate']);
     assert.equal(b.code, 2);
-    assert.match(b.stderr, /renew: Unknown option '--frobnicate'/);
+    assert.match(b.stderr, /renew: unknown option --frobnicate/);
   });
 });

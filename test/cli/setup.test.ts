@@ -343,4 +343,30 @@ describe('setup', () => {
     assert.equal((await world.setup('rev')).code, 0);
     assert.equal((await runCli(['renew', '--config', world.config])).code, 0);
   });
+  it('refuses to set up an account that is set up already, unless --force, before any prompt or request', async () => {
+    await world.writeConfig(refreshAccount(world, 'dup'));
+    assert.equal((await world.setup('dup')).code, 0);
+    const cred = join(world.state, 'accounts', 'dup.cred');
+    const sealed = await readFile(cred, 'utf8');
+    const stats = world.issuer.stats();
+    const again = await world.setup('dup');
+    assert.equal(again.code, 2, again.stderr);
+    assert.equal(
+      again.stderr,
+      `tokenwarden: setup dup: account dup is set up already (${cred}); a new setup would replace its stored refresh token, which cannot be had back\n` +
+        '  to log in again and replace it anyway, add --force; or give another ACCOUNT name\n',
+    );
+    // Refused before the prompt: --manual would otherwise ask for the client secret on standard input.
+    const manual = await runCli(
+      ['setup', 'dup', '--config', world.config, '--manual', '--client-id', 'manual-client'],
+      { input: '' },
+    );
+    assert.equal(manual.code, 2, manual.stderr);
+    assert.match(manual.stderr, /is set up already/);
+    assert.deepEqual(world.issuer.stats(), stats, 'no request reached the issuer');
+    assert.equal(await readFile(cred, 'utf8'), sealed);
+    const forced = await world.setup('dup', undefined, ['--force']);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.notEqual(await readFile(cred, 'utf8'), sealed);
+  });
 });

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import {
+  type ConfigWarning,
   checkAccountFiles,
   findConfigPath,
   loadRenewerConfig,
@@ -131,6 +133,105 @@ describe('loading config.ini and the files it names', () => {
       err.message,
       `${path} line 7: Config for [token t]: mode = "0777" lets every user write the token file`,
     );
+  });
+
+  it('a device, a FIFO or a file over 1 MiB is refused before it is read', async () => {
+    const hint = 'give --config a config.ini file (a regular file of a few kB)';
+    for (const path of ['/dev/zero', '/dev/null']) {
+      const err = await rejection(loadRenewerConfig(ctx(path)));
+      assert.equal(err.code, 'CONFIG_INVALID');
+      assert.equal(err.message, `config file ${path} is not a regular file (a device, FIFO or socket)`);
+      assert.equal(err.hint, hint);
+    }
+    const fifo = join(dir, 'fifo.ini');
+    execFileSync('mkfifo', [fifo]);
+    const err = await rejection(loadRenewerConfig(ctx(fifo)));
+    assert.equal(err.message, `config file ${fifo} is not a regular file (a device, FIFO or socket)`);
+    const big = join(dir, 'big.ini');
+    await writeFile(big, `# ${'x'.repeat(1024 * 1024)}\n`);
+    const large = await rejection(loadRenewerConfig(ctx(big)));
+    assert.equal(large.code, 'CONFIG_INVALID');
+    assert.equal(large.message, `config file ${big} is larger than 1048576 bytes; a config.ini is a few kB`);
+  });
+
+  describe('secret file permissions', () => {
+    const robot = (secretLine: string) => `[account robot]
+token_request_url = https://iam.example.org/token
+client_id = robot
+${secretLine}
+
+[token t]
+account = robot
+token_path = ${dir}/t.token
+`;
+
+    it('a password file readable by every user is a warning naming it and the fix, given once', async () => {
+      const pw = join(dir, 'vo.pw');
+      await writeFile(pw, `${PASSWORD}\n`, { mode: 0o644 });
+      await chmod(pw, 0o644);
+      const warnings: ConfigWarning[] = [];
+      const context = 'Config for [account vo]';
+      assert.equal((await readPasswordFile(pw, context, warnings)).reveal(), PASSWORD);
+      await readPasswordFile(pw, context, warnings);
+      assert.deepEqual(warnings, [
+        {
+          file: pw,
+          message: `Config for [account vo]: password_file ${pw} is readable by every user (mode 0644)`,
+          hint: `run: chmod 600 ${pw} (or chmod o-r ${pw})`,
+        },
+      ]);
+      // Readable by its group only (osg-token-renewer shares files with a service group): no warning.
+      await chmod(pw, 0o640);
+      const none: ConfigWarning[] = [];
+      await readPasswordFile(pw, context, none);
+      assert.deepEqual(none, []);
+    });
+
+    it('a secret file writable by its group or every user is refused', async () => {
+      const secret = join(dir, 'robot.secret');
+      await writeFile(secret, 'robot-secret\n');
+      for (const [mode, who] of [
+        [0o660, 'its group'],
+        [0o602, 'every user'],
+        [0o622, 'its group and every user'],
+      ] as const) {
+        await chmod(secret, mode);
+        const err = await rejection(readClientSecretFile(secret, 'Config for [account robot]'));
+        assert.equal(err.code, 'FILE_UNSAFE');
+        assert.equal(
+          err.message,
+          `Config for [account robot]: client_secret_file ${secret} is writable by ${who} (mode 0${mode.toString(8)}): whoever can write it can change the secret`,
+        );
+        assert.equal(err.hint, `run: chmod go-w ${secret} (or chmod 600 ${secret})`);
+      }
+    });
+
+    it('a config.ini holding client_secret follows the same rule; one without a secret does not', async () => {
+      const path = join(dir, 'config.ini');
+      await writeFile(path, robot('client_secret = inline-secret-1'));
+      await chmod(path, 0o644);
+      const warnings: ConfigWarning[] = [];
+      await loadRenewerConfig({ ...ctx(path), warnings });
+      assert.deepEqual(warnings, [
+        {
+          file: path,
+          message: `config file ${path}, which holds client_secret ([account robot] line 1), is readable by every user (mode 0644)`,
+          hint: `run: chmod o-r ${path}`,
+        },
+      ]);
+      await chmod(path, 0o664);
+      const err = await rejection(loadRenewerConfig(ctx(path)));
+      assert.equal(err.code, 'FILE_UNSAFE');
+      assert.match(
+        err.message,
+        /^config file .*, which holds client_secret \(\[account robot\] line 1\), is writable by its group \(mode 0664\)/,
+      );
+      await writeFile(path, robot(`client_secret_file = ${dir}/robot.secret`));
+      await chmod(path, 0o664);
+      const clean: ConfigWarning[] = [];
+      await loadRenewerConfig({ ...ctx(path), warnings: clean });
+      assert.deepEqual(clean, []);
+    });
   });
 
   describe('readPasswordFile', () => {
