@@ -41,7 +41,8 @@ describe('renew and the permissions of secret files', () => {
     assert.match(
       run.stderr,
       new RegExp(
-        `^tokenwarden: .*Config for \\[account vo\\]: password_file ${pw} is writable by its group \\(mode 0660\\): whoever can write it can change the secret\n  run: chmod go-w ${pw} \\(or chmod 600 ${pw}\\)\n$`,
+        // One line per token of that account (the others would still renew), with the fix in it.
+        `^tokenwarden: \\[token a\\] \\(account vo\\): ${world.config} line 4: Config for \\[account vo\\]: password_file ${pw} is writable by its group \\(mode 0660\\): whoever can write it can change the secret \\(run: chmod go-w ${pw} \\(or chmod 600 ${pw}\\)\\)\n$`,
       ),
     );
     assert.deepEqual(world.issuer.stats(), stats);
