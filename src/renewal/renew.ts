@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import type * as oc from 'openid-client';
 import {
   type AccountConfig,
@@ -11,6 +12,7 @@ import {
 } from '../config/index.js';
 import { TokenwardenError } from '../errors.js';
 import {
+  checkPathSafe,
   checkWriteTarget,
   type FileRead,
   fileIdentity,
@@ -142,7 +144,10 @@ export async function renewTokens(options: RenewOptions): Promise<RenewResult> {
     if (unusable !== undefined) record(fail(t, unusable, status));
     else usable.push(t);
   }
-  const candidates = await mapLimit(usable, 64, (token) => inspectCandidate(token, clock, options.force));
+  const safeDirs = new Map<string, Promise<boolean>>();
+  const candidates = await mapLimit(usable, 64, (token) =>
+    inspectCandidate(token, clock, options.force, safeDirs),
+  );
   const byAccount = new Map<string, Candidate[]>();
   const due: Candidate[] = [];
   const freshAccounts = new Set<string>();
@@ -325,8 +330,9 @@ async function inspectCandidate(
   token: TokenConfig,
   clock: () => number,
   force?: boolean,
+  safeDirs?: Map<string, Promise<boolean>>,
 ): Promise<Candidate> {
-  const { current, identity } = await readCurrent(token.tokenPath);
+  const { current, identity } = await readCurrent(token.tokenPath, safeDirs);
   const currentExp = typeof current === 'object' ? current.claims.exp : undefined;
   const reason = renewReason(current, token, nowSeconds(clock), force);
   return { token, reason, currentExp, identity };
@@ -334,7 +340,11 @@ async function inspectCandidate(
 
 async function readCurrent(
   path: string,
+  safeDirs?: Map<string, Promise<boolean>>,
 ): Promise<{ current: DecodedToken | 'missing' | 'unreadable'; identity?: string | undefined }> {
+  // A token reached through a directory another user planted is not ours to trust as fresh: counted as
+  // unreadable, it is due, and the preflight refuses it with the reason (docs/architecture.md invariant 9).
+  if (!(await isSafeDirectory(dirname(path), safeDirs))) return { current: 'unreadable' };
   let read: FileRead | undefined;
   try {
     read = await readFileWithIdentity(path, { maxBytes: 64 * 1024 });
@@ -348,6 +358,19 @@ async function readCurrent(
   } catch {
     return { current: 'unreadable', identity: read.identity };
   }
+}
+
+/** checkPathSafe of a token directory, once per directory per run when `memo` is given. */
+function isSafeDirectory(dir: string, memo?: Map<string, Promise<boolean>>): Promise<boolean> {
+  let verdict = memo?.get(dir);
+  if (verdict === undefined) {
+    verdict = checkPathSafe(dir, 'read').then(
+      () => true,
+      () => false,
+    );
+    memo?.set(dir, verdict);
+  }
+  return verdict;
 }
 
 /**
@@ -694,7 +717,7 @@ function credentialError(
     `cannot decrypt credential_file ${account.credentialFile} with password_file ${account.passwordFile}: wrong password, or the file was altered`,
     {
       cause: e,
-      hint: `check password_file; if the credential was damaged, run: tokenwarden setup ${account.name} --config ${options.config.file}`,
+      hint: `check password_file; if the credential was damaged, run: tokenwarden setup ${account.name} --force --config ${options.config.file}`,
     },
   );
 }

@@ -311,6 +311,29 @@ describe('renew and the files of others', () => {
     assert.deepEqual(await readdir(victim), ['ce.token']);
   });
 
+  it('a planted directory holding a long-lived token is refused, not taken as fresh', async () => {
+    const shared = join(world.dir, 'shared-tmp2');
+    await makeSharedDir(world.dir, shared);
+    const victim = join(world.dir, 'root-only2');
+    await mkdir(victim, { mode: 0o700 });
+    // Valid for a day: read through the planted link, it would look fresh and skip the preflight.
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const now = Math.floor(Date.now() / 1000);
+    const lure = `${b64({ alg: 'none' })}.${b64({ iat: now, exp: now + 86400, sub: 'x' })}.sig\n`;
+    await writeFile(join(victim, 'ce.token'), lure, { mode: 0o600 });
+    const planted = join(shared, 'tokens-ce');
+    await runAsOther(['ln', '-s', victim, planted]);
+    const path = join(planted, 'ce.token');
+    await world.writeConfig(`${refreshAccount(world, 'vo')}[token ce]\naccount = vo\ntoken_path = ${path}\n`);
+    const before = refreshes(world);
+    const run = await runCli(['renew', '--config', world.config]);
+    assert.equal(run.code, 3, run.stderr);
+    assert.match(run.stderr, new RegExp(`refusing to write ${path}: ${planted} is a symbolic link`));
+    assert.doesNotMatch(run.stdout, /1 still fresh/);
+    assert.equal(refreshes(world), before, 'no refresh grant spent');
+    assert.equal(await readFile(join(victim, 'ce.token'), 'utf8'), lure);
+  });
+
   it('an existing token file keeps its owner, group and mode; a new one gets 0600 and ours', async () => {
     const kept = join(world.tokens, 'kept.token');
     await writeFile(kept, 'not a token yet\n');
