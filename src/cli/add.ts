@@ -22,6 +22,8 @@ refresh-token accounts can be added: a client-credentials account needs no agent
   async run(args, io) {
     const name = args.positionals[0];
     if (!name || args.positionals.length > 1) throw new TokenwardenError('USAGE', 'add needs one ACCOUNT');
+    // The command line is checked before any file is read or a password asked for.
+    const lifetime = secondsOpt(args, 'lifetime', 0, { allowZero: true, max: LIFETIME_MAX });
     const where = await locateAccount(args, io, name);
     // Said before any password is asked for: no password makes these accounts loadable.
     const config = where.configFile ? ` --config ${where.configFile}` : '';
@@ -53,7 +55,7 @@ refresh-token accounts can be added: a client-credentials account needs no agent
       credential_file: where.credentialFile,
       lock_file: where.lockFile,
       ...(where.configFile ? { config: where.configFile } : {}),
-      lifetime: secondsOpt(args, 'lifetime', 0, { allowZero: true, max: LIFETIME_MAX }),
+      lifetime,
     });
     return { text: `account ${name} loaded (issuer ${String(reply.issuer)})`, json: reply };
   },

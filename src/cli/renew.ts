@@ -80,6 +80,9 @@ unreadable password file, or a config file that cannot be read at all); 4 a cred
 };
 
 async function renew(args: ParsedArgs, io: CliIO, stop: StopSignals): Promise<CommandResult> {
+  // The command line is checked before anything is read.
+  const timeout = secondsOpt(args, 'timeout', 600);
+  const parallel = countOpt(args, 'parallel', 16, 1, 1024);
   const config = await loadConfig(args, io, { collect: true });
   const only = listOpt(args, 'token');
   for (const name of only) {
@@ -87,8 +90,6 @@ async function renew(args: ParsedArgs, io: CliIO, stop: StopSignals): Promise<Co
       throw new TokenwardenError('USAGE', `--token ${name}: no [token ${name}] in ${config.file}`);
     }
   }
-  const timeout = secondsOpt(args, 'timeout', 600);
-  const parallel = countOpt(args, 'parallel', 16, 1, 1024);
   // Every secret file a token could need is read before any network call; one that cannot be read
   // fails the tokens of its account only.
   const warnings: ConfigWarning[] = [];

@@ -189,7 +189,7 @@ export function decryptFailed(account: string, structureProblem?: string): Token
     `cannot decrypt the credential for account ${account}: wrong password, or the file was altered`,
     {
       cause: structureProblem === undefined ? undefined : new Error(structureProblem),
-      hint: `check the password file of account ${account}; if the credential was damaged, run setup for it again`,
+      hint: `check the password file of account ${account}; if the credential was damaged, run setup --force for it again`,
     },
   );
 }

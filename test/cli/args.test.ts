@@ -51,6 +51,16 @@ describe('command-line mistakes through the CLI', () => {
       ['setup', 'x', '--issuer', 'http://127.0.0.1:1', '--config', '/nonexistent/c.ini', '--timeout', '-5'],
       'tokenwarden: --timeout "-5": give a number of seconds, more than 0 and at most 2000000\n',
     ],
+    // Checked before the config is read: a bad value is named even where no config exists.
+    [
+      ['renew', '--config', '/nonexistent/c.ini', '--timeout', '-5'],
+      'tokenwarden: --timeout "-5": give a number of seconds, more than 0 and at most 2000000\n',
+    ],
+    // Checked before the account is looked up or a password asked for.
+    [
+      ['add', 'vo', '--config', '/nonexistent/c.ini', '--lifetime', '-5'],
+      'tokenwarden: --lifetime "-5": give a number of seconds, 0 and at most 315360000\n',
+    ],
   ];
   for (const [args, stderr] of cases) {
     it(`tokenwarden ${args.join(' ')}`, async () => {
