@@ -142,11 +142,16 @@ describe('import-oidc-agent: an account made by the real oidc-gen serves tokens'
       /tokenwarden account fromgen exists already .*\n\s+to replace it .* add --force/,
     );
     assert.deepEqual(await readFile(credential), kept);
-    const traversal = await runCli(['import-oidc-agent', '../fromgen', '--dir', real.configDir]);
+    // No config at all: named as a missing file, so that a config another suite puts at a default
+    // path (/etc/osg/token-renewer/config.ini, by the migrate test) cannot change what this one sees.
+    const noConfig = { TOKENWARDEN_CONFIG: join(world.dir, 'no-such-config.ini') };
+    const traversal = await runCli(['import-oidc-agent', '../fromgen', '--dir', real.configDir], {
+      env: noConfig,
+    });
     assert.equal(traversal.code, 2);
     assert.match(traversal.stderr, /invalid oidc-agent account name/);
     const wrong = await runCli(['import-oidc-agent', 'fromgen', '--dir', real.configDir, '--pw-env', 'PW'], {
-      env: { PW: 'nope' },
+      env: { ...noConfig, PW: 'nope' },
     });
     assert.equal(wrong.code, 4);
     assert.match(wrong.stderr, /cannot decrypt oidc-agent account file/);
