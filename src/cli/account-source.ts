@@ -37,14 +37,17 @@ export async function locateAccount(
   configFile: string | undefined;
   kind: 'refresh' | 'client_credentials' | undefined;
 }> {
-  const { findConfigPath, loadRenewerConfig, parseIni, resolveRenewerConfig } = await import(
+  const { accountOrError, findConfigPath, loadRenewerConfig, parseIni, resolveRenewerConfig } = await import(
     '../config/index.js'
   );
   const path = findConfigPath({ cliPath: stringOpt(args, 'config'), env: io.env });
   const exists = (await readFileIfExists(path)) !== undefined;
   const ctx = { path, file: path, env: io.env, uid: io.uid, home: io.home };
-  const config = exists ? await loadRenewerConfig(ctx) : resolveRenewerConfig(parseIni('', path), ctx);
-  const account = config.accounts.get(name);
+  // A broken section elsewhere does not stop this account; its own broken section does, with its error.
+  const config = exists
+    ? await loadRenewerConfig({ ...ctx, collect: true })
+    : resolveRenewerConfig(parseIni('', path), ctx);
+  const account = accountOrError(config, name);
   const configFile = exists ? path : undefined;
   if (account?.kind === 'refresh') {
     return {

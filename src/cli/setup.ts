@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readFile, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { type AccountConfig, type ConfigWarning, configError, type RenewerConfig } from '../config/index.js';
+import {
+  type AccountConfig,
+  accountOrError,
+  type ConfigWarning,
+  configError,
+  type RenewerConfig,
+} from '../config/index.js';
 import { OAuthError, TokenwardenError } from '../errors.js';
 import { readFileIfExists, writeFileAtomic } from '../files/index.js';
 import type { AudienceParam } from '../oidc/index.js';
@@ -261,7 +267,7 @@ async function planSetup(args: ParsedArgs, io: CliIO): Promise<SetupPlan> {
     });
   }
   const { config, configExists } = await configForSetup(args, io);
-  const existing = config.accounts.get(name);
+  const existing = accountOrError(config, name);
   const manual = boolOpt(args, 'manual');
   const mode: SetupMode = boolOpt(args, 'client-credentials')
     ? 'client-credentials'
@@ -493,7 +499,15 @@ async function configForSetup(
     return { config: resolveRenewerConfig(parseIni('', path), ctx), configExists: false };
   }
   const warnings: ConfigWarning[] = [];
-  const config = await loadRenewerConfig({ path, env: io.env, uid: io.uid, home: io.home, warnings });
+  // A broken section elsewhere does not stop the setup of this account (planSetup checks its own).
+  const config = await loadRenewerConfig({
+    path,
+    env: io.env,
+    uid: io.uid,
+    home: io.home,
+    warnings,
+    collect: true,
+  });
   printWarnings(io, warnings);
   return { config, configExists: true };
 }
