@@ -5,6 +5,7 @@ import { lockFileBeside, readFileIfExists } from '../files/index.js';
 import { Secret } from '../secret.js';
 import { type CliIO, type OptionSpec, type ParsedArgs, stringOpt } from './command.js';
 import { promptSecret } from './prompt.js';
+import { loadConfigIfExists } from './shared.js';
 
 export const PASSWORD_OPTIONS: Record<string, OptionSpec> = {
   'pw-file': {
@@ -37,18 +38,11 @@ export async function locateAccount(
   configFile: string | undefined;
   kind: 'refresh' | 'client_credentials' | undefined;
 }> {
-  const { accountOrError, findConfigPath, loadRenewerConfig, parseIni, resolveRenewerConfig } = await import(
-    '../config/index.js'
-  );
-  const path = findConfigPath({ cliPath: stringOpt(args, 'config'), env: io.env });
-  const exists = (await readFileIfExists(path)) !== undefined;
-  const ctx = { path, file: path, env: io.env, uid: io.uid, home: io.home };
+  const { accountOrError } = await import('../config/index.js');
   // A broken section elsewhere does not stop this account; its own broken section does, with its error.
-  const config = exists
-    ? await loadRenewerConfig({ ...ctx, collect: true })
-    : resolveRenewerConfig(parseIni('', path), ctx);
+  const { config, exists } = await loadConfigIfExists(args, io, { collect: true });
   const account = accountOrError(config, name);
-  const configFile = exists ? path : undefined;
+  const configFile = exists ? config.file : undefined;
   if (account?.kind === 'refresh') {
     return {
       credentialFile: account.credentialFile,

@@ -1,13 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readFile, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import {
-  type AccountConfig,
-  accountOrError,
-  type ConfigWarning,
-  configError,
-  type RenewerConfig,
-} from '../config/index.js';
+import { type AccountConfig, accountOrError, configError, type RenewerConfig } from '../config/index.js';
 import { OAuthError, TokenwardenError } from '../errors.js';
 import { readFileIfExists, writeFileAtomic } from '../files/index.js';
 import type { AudienceParam } from '../oidc/index.js';
@@ -22,17 +16,9 @@ import {
 } from '../setup/index.js';
 import { createFileStore, GENERATED_PASSWORD_KDF_COST } from '../store/index.js';
 import { formatDuration, splitList } from '../tokens/index.js';
-import {
-  boolOpt,
-  type CliIO,
-  type Command,
-  type ParsedArgs,
-  printWarnings,
-  secondsOpt,
-  stringOpt,
-} from './command.js';
+import { boolOpt, type CliIO, type Command, type ParsedArgs, secondsOpt, stringOpt } from './command.js';
 import { promptSecret } from './prompt.js';
-import { CONFIG_OPTION, JSON_OPTION } from './shared.js';
+import { CONFIG_OPTION, JSON_OPTION, loadConfigIfExists } from './shared.js';
 
 export const DEFAULT_SCOPE = 'openid offline_access wlcg.groups storage.read:/ compute.read';
 
@@ -490,26 +476,9 @@ async function configForSetup(
   args: ParsedArgs,
   io: CliIO,
 ): Promise<{ config: RenewerConfig; configExists: boolean }> {
-  const { findConfigPath, loadRenewerConfig, parseIni, resolveRenewerConfig } = await import(
-    '../config/index.js'
-  );
-  const path = findConfigPath({ cliPath: stringOpt(args, 'config'), env: io.env });
-  const ctx = { file: path, env: io.env, uid: io.uid, home: io.home };
-  if ((await readFileIfExists(path)) === undefined) {
-    return { config: resolveRenewerConfig(parseIni('', path), ctx), configExists: false };
-  }
-  const warnings: ConfigWarning[] = [];
   // A broken section elsewhere does not stop the setup of this account (planSetup checks its own).
-  const config = await loadRenewerConfig({
-    path,
-    env: io.env,
-    uid: io.uid,
-    home: io.home,
-    warnings,
-    collect: true,
-  });
-  printWarnings(io, warnings);
-  return { config, configExists: true };
+  const { config, exists } = await loadConfigIfExists(args, io, { collect: true });
+  return { config, configExists: exists };
 }
 
 async function readSecretFile(path: string): Promise<Secret> {

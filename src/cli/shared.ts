@@ -3,12 +3,14 @@ import {
   type AccountConfig,
   type ConfigWarning,
   loadRenewerConfig,
+  parseIni,
   type RenewerConfig,
   readClientSecretFile,
   readPasswordFile,
+  resolveRenewerConfig,
 } from '../config/index.js';
 import { TokenwardenError } from '../errors.js';
-import { lockFileBeside } from '../files/index.js';
+import { lockFileBeside, readFileIfExists } from '../files/index.js';
 import type { Secret } from '../secret.js';
 import { type CredentialStore, createFileStore } from '../store/index.js';
 import type { CliIO, OptionSpec, ParsedArgs } from './command.js';
@@ -70,6 +72,24 @@ export async function loadConfig(
   });
   printWarnings(io, warnings);
   return config;
+}
+
+/**
+ * loadConfig for commands that may start without any config file (setup, add, import-oidc-agent): when
+ * none exists at the chosen path, the config of that path with nothing in it (defaults only).
+ */
+export async function loadConfigIfExists(
+  args: ParsedArgs,
+  io: CliIO,
+  options: { collect?: boolean } = {},
+): Promise<{ config: RenewerConfig; exists: boolean }> {
+  const { findConfigPath } = await import('../config/index.js');
+  const path = findConfigPath({ cliPath: stringOpt(args, 'config'), env: io.env });
+  if ((await readFileIfExists(path)) === undefined) {
+    const ctx = { file: path, env: io.env, uid: io.uid, home: io.home };
+    return { config: resolveRenewerConfig(parseIni('', path), ctx), exists: false };
+  }
+  return { config: await loadConfig(args, io, options), exists: true };
 }
 
 /**
