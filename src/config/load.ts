@@ -3,6 +3,7 @@ import { constants, existsSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { TokenwardenError } from '../errors.js';
+import { checkPathSafe } from '../files/index.js';
 import { Secret } from '../secret.js';
 import { DEFAULT_CONFIG_PATH, OSG_CONFIG_PATH } from './defaults.js';
 import { configPlace } from './errors.js';
@@ -241,6 +242,17 @@ async function readFirstLine(
       cause,
       hint: `${option} must be a file readable by this user whose first line is the secret (mode 0600)`,
     });
+  // A symlink or a directory another user planted in a shared directory must not choose our secret
+  // (docs/architecture.md invariant 9); links elsewhere are the admin's and are followed.
+  try {
+    await checkPathSafe(path, 'read');
+  } catch (cause) {
+    if (!(cause instanceof TokenwardenError)) throw cause;
+    throw new TokenwardenError('FILE_UNSAFE', `${context}: ${option}: ${cause.message}`, {
+      cause,
+      ...(cause.hint ? { hint: cause.hint } : {}),
+    });
+  }
   let handle: FileHandle;
   try {
     handle = await open(path, SECRET_READ_FLAGS);

@@ -334,6 +334,30 @@ describe('renew and the files of others', () => {
     assert.equal(await readFile(join(victim, 'ce.token'), 'utf8'), lure);
   });
 
+  it('a password_file reached through a planted directory is refused before any request', async () => {
+    const shared = join(world.dir, 'shared-tmp3');
+    await makeSharedDir(world.dir, shared);
+    const victim = join(world.dir, 'pw-elsewhere');
+    await mkdir(victim, { mode: 0o700 });
+    await writeFile(join(victim, 'vo.pw'), await readFile(join(world.dir, 'vo.pw')), { mode: 0o600 });
+    const planted = join(shared, 'pw');
+    await runAsOther(['ln', '-s', victim, planted]);
+    const pw = join(planted, 'vo.pw');
+    await world.writeConfig(
+      `[account vo]\npassword_file = ${pw}\nissuer = ${world.issuer.url}\n\n${tokenSection(world, 'viapw', 'vo')}`,
+    );
+    const before = refreshes(world);
+    const run = await runCli(['renew', '--config', world.config, '--force']);
+    assert.equal(run.code, 3, run.stderr);
+    assert.match(
+      run.stderr,
+      new RegExp(
+        `Config for \\[account vo\\]: password_file: refusing to read ${pw}: ${planted} is a symbolic link`,
+      ),
+    );
+    assert.equal(refreshes(world), before, 'no refresh grant spent');
+  });
+
   it('an existing token file keeps its owner, group and mode; a new one gets 0600 and ours', async () => {
     const kept = join(world.tokens, 'kept.token');
     await writeFile(kept, 'not a token yet\n');
