@@ -14,10 +14,11 @@ import {
   readPasswordFile,
 } from '../config/index.js';
 import { isTokenwardenError, TokenwardenError } from '../errors.js';
+import { lockFileBeside } from '../files/index.js';
 import { boolOpt, type Command, stringOpt } from './command.js';
 import { saveOidcAgentAccount } from './import-oidc-agent.js';
 import { asServiceUser, requireServiceUser, type ServiceUser } from './service-user.js';
-import { JSON_OPTION, lockFile } from './shared.js';
+import { JSON_OPTION } from './shared.js';
 
 /** osg-token-renewer's service account (its package's `User=`). */
 export const OSG_SERVICE_USER = 'osg-token-svc';
@@ -239,7 +240,7 @@ async function migrateAccount(
       name,
       account: found,
       credentialFile,
-      lockFile: lockFile(config.stateDir, name),
+      lockFile: lockFileBeside(credentialFile),
       password,
     });
     return {

@@ -16,7 +16,7 @@ export interface LoginHintContext {
  * oidc-agent account file of that name (what osg-token-renewer's setup made with `oidc-gen`), importing
  * it keeps the existing login: `migrate osg-token-renewer` for osg-token-renewer's own config (it does
  * every account, as root), else `import-oidc-agent`. Otherwise only a new login helps: `setup`. Here,
- * below the features, so that renew and the agent's `add` can both give it.
+ * below the features, so that every feature that meets a missing credential can give it (renew does today).
  */
 export function missingCredentialHint(
   account: string,
