@@ -22,6 +22,8 @@ client_secret = robot-secret-for-add-test
 ${refreshAccount(world, 'ghost')}
 ${tokenSection(world, 'r', 'robot')}`,
     );
+    // It holds a client_secret: private, as the secret-file rule wants (else add warns first).
+    await chmod(world.config, 0o600);
     agent = await startAgent(world);
   });
   after(async () => {
