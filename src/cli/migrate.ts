@@ -69,7 +69,7 @@ accounts need nothing. The oidc-agent files are left as they are.
 Per account it says: imported, already imported, client credentials, no account file, wrong password,
 password file unreadable, no refresh token. Then what to run next: a trial renew, the systemd units
 (\`tokenwarden units --as osg-token-renewer\`), and how to stop the old timer.
-Exit status: 0 every account is ready; 1 some account could not be migrated (see its line);
+What its exit status says: 0 every account is ready; 1 some account could not be migrated (see its line);
 2 bad command line or not root; 3 the config is wrong or missing.`,
   allowPositionals: true,
   options: {

@@ -42,7 +42,7 @@ the others are renewed. An account that cannot renew (no credential, wrong passw
 makes the run fail even while its tokens are still fresh.
 SIGTERM or SIGINT: the refresh in flight is finished and saved, nothing new is started, and the run
 exits with 128 + the signal number (143 for SIGTERM, 130 for SIGINT), naming the tokens not done.
-Exit status: 0 every token fresh or renewed and every account usable; 1 failures of mixed causes, or
+What its exit status says: 0 every token fresh or renewed and every account usable; 1 failures of mixed causes, or
 of no class below (a token file that cannot be written, a lock not obtained); 2 bad command line; 3 bad configuration (a broken section, an
 unreadable password file, or a config file that cannot be read at all); 4 a credential needs attention
 (missing, wrong password, needs a new login); 5 the issuer could not be reached or answered badly;

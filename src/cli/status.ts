@@ -34,7 +34,7 @@ Only what runs of this config.ini recorded is shown: a state directory shared wi
 does not lend it that config's errors. A failure the latest run found gone is cleared.
 A token whose min_lifetime is at least the lifetime of the token on disk (so renew renews it on every
 run) gets a warning naming both numbers.
-Exit status: 0 every token ok or renewing; 1 some token failing, needs-login, missing or broken (or a
+What its exit status says: 0 every token ok or renewing; 1 some token failing, needs-login, missing or broken (or a
 section that breaks no token); 2 bad command line; 3 the config file cannot be read or parsed at all;
 70 internal error.`,
   options: { ...CONFIG_OPTION, ...JSON_OPTION },

@@ -316,7 +316,7 @@ describe('status tells the truth', () => {
       const run = await runCli([cmd, '--help']);
       assert.equal(run.code, 0);
       const help = run.stdout.replaceAll(/\s+/g, ' ');
-      assert.match(help, /Exit status: 0 /);
+      assert.match(help, /What its exit status says: 0 /);
       for (const code of cmd === 'renew' ? [1, 2, 3, 4, 5, 70] : [1, 2, 3, 70]) {
         assert.match(help, new RegExp(`[;:] ${code} `), `${cmd} --help names exit status ${code}`);
       }
