@@ -38,7 +38,8 @@ The agent logs its start and stop, accounts added, removed and expired, failed r
 that need a new login (never a token or password): to --log-file (mode 0600, rotated to PATH.1 at 1 MiB),
 else to stderr. The background agent logs to agent.log beside its socket. SIGTERM, SIGINT and SIGHUP stop
 it gracefully: a refresh in flight finishes and is saved, new requests are refused, the socket is
-removed; a second signal stops it at once.`,
+removed; a second signal does not cut a refresh short (that would lose its rotated refresh token): it
+is logged, and SIGKILL remains for whoever cannot wait.`,
   options: {
     foreground: {
       type: 'boolean',
@@ -217,12 +218,12 @@ async function runForeground(
     log,
   });
   // Signals are taken before the socket exists: a stop asked during start-up still closes it cleanly.
-  // SIGHUP too: a terminal that goes away should not leave a refresh half done. A second signal while
-  // stopping exits at once (128 + the first one's number), as someone pressing Ctrl-C twice expects.
+  // SIGHUP too: a terminal that goes away should not leave a refresh half done. A second signal does
+  // not exit mid-refresh either: the issuer may have rotated the refresh token that is being saved.
   const signals = onStopSignals({
     signals: ['SIGTERM', 'SIGINT', 'SIGHUP'],
     onStop: (signal) => stop(signal),
-    onRepeat: () => process.exit(signals.exitStatus() ?? 1),
+    onRepeat: (signal) => log('stop-repeated', { signal, note: 'still finishing the refresh in flight' }),
   });
   try {
     try {

@@ -79,10 +79,11 @@ export async function asServiceUser<T>(user: ServiceUser, fn: () => Promise<T>):
   }
   const groups = process.getgroups?.() ?? [];
   const egid = process.getegid?.() ?? 0;
-  initgroups.call(process, user.name, user.gid);
-  process.setegid(user.gid);
-  process.seteuid(user.uid);
   try {
+    // Inside the try: a switch that fails half way is undone by the finally all the same.
+    initgroups.call(process, user.name, user.gid);
+    process.setegid(user.gid);
+    process.seteuid(user.uid);
     return await fn();
   } finally {
     process.seteuid(0);

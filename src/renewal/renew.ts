@@ -452,7 +452,10 @@ async function renewAccount(
         }
         if (account.kind === 'refresh') {
           // What the credential is now (this run may have rotated it, or marked it needs-login).
-          const kind = fatal?.code === 'NEEDS_LOGIN' ? 'needs-login' : 'ok';
+          // A rotated refresh token that could not be saved leaves a dead one on disk: that is needs-login
+          // too, or a later run whose tokens are all fresh would pass as if all were well.
+          const kind =
+            fatal?.code === 'NEEDS_LOGIN' || fatal?.code === 'CREDENTIAL_LOST' ? 'needs-login' : 'ok';
           const identity = await credentialFileIdentity(account.credentialFile);
           if (identity !== undefined && passwordIdentity !== undefined && session.record !== undefined) {
             const error =
