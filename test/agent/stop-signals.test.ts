@@ -26,8 +26,10 @@ function waitForOutput(stream: NodeJS.ReadableStream, re: RegExp): Promise<strin
   });
 }
 
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  describe(`${signal} to the agent while a refresh is in flight`, () => {
+// The third: a second signal while it stops (a second Ctrl-C) must not cut the refresh short either.
+const CASES = [['SIGTERM'], ['SIGINT'], ['SIGTERM', 'SIGINT']] as const;
+for (const [signal, again] of CASES) {
+  describe(`${signal}${again ? ` then ${again}` : ''} to the agent while a refresh is in flight`, () => {
     let world: World;
     before(async () => {
       world = await createWorldWithAccount('vo');
@@ -62,6 +64,11 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       const stopping = waitForOutput(stderr, / stopping reason=SIG/);
       agent.child.kill(signal);
       await stopping;
+      if (again) {
+        const repeated = waitForOutput(stderr, / stop-repeated signal=SIG/);
+        agent.child.kill(again);
+        await repeated;
+      }
 
       let reply = '';
       late.on('data', (d: Buffer) => {
@@ -79,6 +86,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       assert.equal(existsSync(agent.sock), false, 'the socket is removed');
       assert.match(log, new RegExp(`stopping reason=${signal} in_flight=1\\n`));
       assert.match(log, new RegExp(`stop reason=${signal} finished="all requests in flight"\\n`));
+      if (again) assert.match(log, new RegExp(`stop-repeated signal=${again} `));
 
       // The rotated refresh token was saved: the stored one is the live one, and it still works.
       assert.equal(await storedRefreshTokenState(world, 'vo'), 'live');
