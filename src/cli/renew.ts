@@ -33,7 +33,8 @@ const STOPPED_NAMES_SHOWN = 20;
 export const command: Command = {
   name: 'renew',
   summary: 'Renew every [token] of config.ini that has min_lifetime or less left (oneshot).',
-  usage: 'renew [--config PATH] [--force] [--token NAME]... [--timeout SECS] [--json]',
+  usage:
+    'renew [--config PATH] [--force] [--token NAME]... [--timeout SECS] [--parallel N] [--verbose] [--json]',
   details: `Reads osg-token-renewer's config.ini as is. Tokens still valid for more than their min_lifetime
 are left alone without contacting the issuer. Tokens of one account are renewed one at a time under a
 cross-process lock; accounts in parallel. A valid token on disk is never replaced by a failure.
