@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import type { ConfigWarning } from '../config/index.js';
 import { TokenwardenError } from '../errors.js';
 import { lockFileBeside, readFileIfExists } from '../files/index.js';
 import { Secret } from '../secret.js';
-import { type CliIO, type OptionSpec, type ParsedArgs, stringOpt } from './command.js';
+import { type CliIO, type OptionSpec, type ParsedArgs, printWarnings, stringOpt } from './command.js';
 import { promptSecret } from './prompt.js';
 import { loadConfigIfExists } from './shared.js';
 
@@ -74,10 +75,13 @@ export async function readPassword(
     stringOpt(args, 'pw-file') ??
     (stringOpt(args, 'pw-env') || stringOpt(args, 'pw-cmd') ? undefined : defaultFile);
   if (file !== undefined) {
-    const text = await readFileIfExists(file);
-    const line = text?.split('\n')[0];
-    if (!line) throw new TokenwardenError('PASSWORD_FILE', `password file ${file} is missing or empty`);
-    return new Secret(line);
+    // The one reader of secret files: size, type, mode and planted-path checks, as renew reads them.
+    const { readPasswordFile } = await import('../config/index.js');
+    const warnings: ConfigWarning[] = [];
+    const context = stringOpt(args, 'pw-file') !== undefined ? '--pw-file' : `[account ${name}]`;
+    const password = await readPasswordFile(file, context, warnings);
+    printWarnings(io, warnings);
+    return password;
   }
   const variable = stringOpt(args, 'pw-env');
   if (variable !== undefined) {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeToken } from '../../../src/tokens/index.js';
@@ -106,6 +106,18 @@ describe('import-oidc-agent takes the password as osg-token-renewer set it up, a
     });
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /imported oidc-agent account site/);
+  });
+
+  it('--pw-file follows the secret-file rule: a group-writable one is refused before anything is read', async () => {
+    const pwFile = join(world.dir, 'shared-password');
+    await writeFile(pwFile, `${GEN_PASSWORD}\n`, { mode: 0o600 });
+    await chmod(pwFile, 0o660);
+    const run = await runCli(['import-oidc-agent', 'other', '--config', world.config, '--pw-file', pwFile], {
+      env: { OIDC_CONFIG_DIR: real.configDir },
+    });
+    assert.equal(run.code, 3, run.stderr);
+    assert.match(run.stderr, new RegExp(`--pw-file: password_file ${pwFile} is writable by its group`));
+    assert.doesNotMatch(run.stdout, /imported/);
   });
 
   it('--pw-cmd opens it as oidc-add does; the credential is encrypted with password_file, for renew', async () => {
