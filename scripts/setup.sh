@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(oidc-agent-cli systemd)
+DEBIAN_PACKAGES=(oidc-agent-cli systemd chromium)
 
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
