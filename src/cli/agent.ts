@@ -198,14 +198,12 @@ async function runForeground(
   bearerFile: BearerOptions | undefined,
   logFile: string | undefined,
 ) {
-  const { createAgent, formatLogLine, openFileLog } = await import('../agent/index.js');
+  const { createAgent } = await import('../agent/index.js');
+  const { agentLogger } = await import('../agent/log.js');
+  const { createLog, fileSink, stderrSink } = await import('../log/index.js');
   const { onStopSignals } = await import('../signals/index.js');
-  const sink = logFile ? openFileLog(logFile) : undefined;
-  const log = (event: string, fields?: Record<string, string | number | undefined>) => {
-    const line = formatLogLine(Date.now(), event, fields);
-    if (sink) sink.write(line);
-    else io.err(line);
-  };
+  const events = createLog([logFile ? fileSink(logFile) : stderrSink({ write: io.err })]);
+  const log = agentLogger(events);
   let stop: (reason: string) => void = () => {};
   const stopped = new Promise<string>((resolve) => {
     stop = resolve;
@@ -237,7 +235,7 @@ async function runForeground(
     await agent.close(await stopped);
   } finally {
     signals.dispose();
-    sink?.close();
+    events.close();
   }
   await removePrivateSocketDirectory(socketPath);
   return { exitCode: 0 };

@@ -1,10 +1,7 @@
 /**
- * Last line of defence at the CLI's output sinks: anything shaped like a JWT or a long opaque secret
- * in a diagnostic is replaced. Secrets are kept out of messages by construction (Secret); this catches
- * what a third-party error message might still carry.
+ * Last line of defence at the CLI's output sinks: anything shaped like a JWT in a diagnostic is
+ * replaced. Secrets are kept out of messages by construction (Secret); this catches what a third-party
+ * error message might still carry. The filter is the log's (`log/redact.ts`), so stderr and every log
+ * sink cut the same text.
  */
-const JWT = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
-
-export function redact(text: string): string {
-  return text.replace(JWT, '[REDACTED-JWT]');
-}
+export { redactJwt as redact } from '../log/redact.js';
