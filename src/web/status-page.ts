@@ -50,23 +50,25 @@ main{padding:18px 28px;max-width:1400px}
 .alert.error{border-color:var(--bad)}.alert.warning{border-color:var(--warn)}
 .alert h2{margin:0 0 6px;font-size:15px}
 .alert ul{margin:0;padding-left:20px}.alert li{margin:4px 0}
-.alert .kind{font-weight:600;margin-right:6px}
+.alert .kind{font-weight:600;margin-right:6px}.alert .kind::after{content:':'}
 .group{background:var(--card);border:1px solid var(--line);border-radius:10px;margin:0 0 16px;overflow:hidden}
 .group>header{padding:12px 16px;border-bottom:1px solid var(--line);display:flex;flex-wrap:wrap;
 align-items:baseline;gap:4px 24px}
 .group h2{margin:0;font-size:16px}
 .group .meta{color:var(--muted);display:flex;flex-wrap:wrap;gap:4px 20px}
 .group .problem{flex-basis:100%;color:var(--bad)}
-table{width:100%;border-collapse:collapse}
+table{width:100%;border-collapse:collapse;table-layout:fixed}
+col.c-token{width:20%}col.c-state{width:110px}col.c-life{width:24%}col.c-last,col.c-next{width:140px}
+td time{white-space:nowrap}
 th,td{text-align:left;padding:8px 16px;border-bottom:1px solid var(--line);vertical-align:top}
 tr:last-child td{border-bottom:0}
 th{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);font-weight:600}
-td.id b{display:block;word-break:break-all}td.id small{color:var(--muted);word-break:break-all}
+td.id b{display:block;overflow-wrap:anywhere}td.id small{color:var(--muted);overflow-wrap:anywhere}
+td{overflow-wrap:anywhere}
 .badge{display:inline-block;border-radius:999px;padding:1px 10px;font-size:12px;font-weight:600;color:#fff;
 white-space:nowrap}
 .badge.ok{background:var(--ok)}.badge.renewing{background:var(--busy)}.badge.failing{background:var(--warn)}
 .badge.needs-login,.badge.broken{background:var(--bad)}.badge.missing{background:var(--grey)}
-td.life{min-width:220px}
 svg.bar{display:block;width:100%;height:10px;border-radius:5px;margin:4px 0 2px}
 svg.bar .track{fill:var(--track)}
 svg.bar .fill.good{fill:var(--ok)}svg.bar .fill.low{fill:var(--low)}svg.bar .fill.busy{fill:var(--busy)}
@@ -232,7 +234,9 @@ function renderGroup(group: GroupStatus, rows: CredentialRow[], now: number): st
   const body =
     rows.length === 0
       ? '<p class="muted">No tokens.</p>'
-      : `<table><thead><tr><th>Token</th><th>State</th><th>Remaining lifetime</th><th>Last renewal</th>` +
+      : '<table><colgroup><col class="c-token"><col class="c-state"><col class="c-life"><col class="c-last">' +
+        '<col class="c-next"><col class="c-error"></colgroup>' +
+        `<thead><tr><th>Token</th><th>State</th><th>Remaining lifetime</th><th>Last renewal</th>` +
         `<th>Next renewal</th><th>Last error</th></tr></thead><tbody>${rows.map((r) => renderRow(r, now)).join('')}</tbody></table>`;
   return (
     `<section class="group" data-group="${escapeHtml(group.name)}"><header><h2>${escapeHtml(group.name)}</h2>` +
