@@ -70,6 +70,12 @@ describe('the status page in headless Chromium', { timeout: 120_000 }, () => {
       if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
     });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    // Injected by the browser driver, so the page's CSP does not apply to it; the page has no script.
+    await page.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) =>
+        console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`),
+      );
+    });
     page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
     const response = await page.goto(server.url, { waitUntil: 'load' });
     assert.equal(response?.status(), 200);
@@ -150,6 +156,14 @@ describe('the status page in headless Chromium', { timeout: 120_000 }, () => {
     await page.screenshot({ path, fullPage: true });
     console.log(`status page screenshot: ${path}`);
     assert.deepEqual(problems, []);
+    // The stylesheet was applied under the CSP: badges have their colours, not the default transparent.
+    const badgeColours = await page.$$eval('.badge', (b) =>
+      b.map((x) => getComputedStyle(x).backgroundColor),
+    );
+    assert.ok(
+      badgeColours.length > 0 && badgeColours.every((c) => c !== 'rgba(0, 0, 0, 0)'),
+      String(badgeColours),
+    );
     assert.deepEqual(
       server?.requests,
       ['/'],
