@@ -107,8 +107,13 @@ export function statusPageEtag(html: string): string {
 
 /** Redacts JWT-shaped text, then escapes it for HTML text and attribute values. */
 export function escapeHtml(value: string): string {
-  return redact(value).replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
+  // Most texts (names, paths) need neither: skip both regular expressions for them.
+  const text = value.includes('eyJ') ? redact(value) : value;
+  return HTML_SPECIAL.test(text) ? text.replace(HTML_SPECIALS, (c) => ESCAPES[c] as string) : text;
 }
+
+const HTML_SPECIAL = /[&<>"']/;
+const HTML_SPECIALS = /[&<>"']/g;
 
 const ESCAPES: Record<string, string> = {
   '&': '&amp;',
@@ -298,7 +303,7 @@ function badge(state: CredentialState): string {
 
 /** An absolute time (UTC, machine-readable) shown as how long ago or how soon it is. */
 function time(epochSeconds: number, now: number): string {
-  const iso = new Date(epochSeconds * 1000).toISOString().replace(/\.000Z$/, 'Z');
+  const iso = `${new Date(Math.floor(epochSeconds) * 1000).toISOString().slice(0, 19)}Z`;
   const delta = epochSeconds - now;
   const words =
     Math.abs(delta) < 1 ? 'now' : delta < 0 ? `${formatDuration(-delta)} ago` : `in ${formatDuration(delta)}`;
