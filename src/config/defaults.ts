@@ -34,6 +34,9 @@ export const DEFAULT_MIN_LIFETIME = 900;
 /** Seconds allowed for each network call of an account. */
 export const DEFAULT_TIMEOUT_SECONDS = 30;
 
+/** Seconds allowed for each POST to the warnings webhook (`webhook_timeout`). */
+export const DEFAULT_WEBHOOK_TIMEOUT_SECONDS = 10;
+
 /** Mode of written token files. */
 export const DEFAULT_TOKEN_MODE = 0o600;
 
@@ -72,4 +75,7 @@ export const TOKEN_OPTIONS = {
 /** Options read from `[DEFAULT]` only. Any other `[DEFAULT]` key is an interpolation variable. */
 export const DEFAULT_SECTION_OPTIONS = {
   state_dir: 'directory of credential records, locks and status files',
+  webhook_url:
+    'URL the daemon POSTs each warning to (JSON) when it appears and when it clears; https, or http on loopback',
+  webhook_timeout: 'seconds allowed for each POST to webhook_url',
 } as const;

@@ -6,6 +6,7 @@ export {
   DEFAULT_SECTION_OPTIONS,
   DEFAULT_TIMEOUT_SECONDS,
   DEFAULT_TOKEN_MODE,
+  DEFAULT_WEBHOOK_TIMEOUT_SECONDS,
   OSG_CONFIG_PATH,
   TOKEN_OPTIONS,
 } from './defaults.js';
@@ -43,4 +44,5 @@ export type {
   RefreshAccountConfig,
   RenewerConfig,
   TokenConfig,
+  WebhookConfig,
 } from './types.js';

@@ -11,6 +11,7 @@ import {
   DEFAULT_ROOT_STATE_DIR,
   DEFAULT_SECTION_OPTIONS,
   DEFAULT_TIMEOUT_SECONDS,
+  DEFAULT_WEBHOOK_TIMEOUT_SECONDS,
   TOKEN_OPTIONS,
 } from './defaults.js';
 import { configError } from './errors.js';
@@ -24,6 +25,7 @@ import type {
   RefreshAccountConfig,
   RenewerConfig,
   TokenConfig,
+  WebhookConfig,
 } from './types.js';
 
 /** What the resolution depends on besides the file: the environment and the user running it. */
@@ -83,8 +85,10 @@ export function resolveRenewerConfig(
   const problems: ConfigProblem[] = [];
   const { sections, duplicates } = checkSections(doc, problems);
   let stateDir: string;
+  let webhook: WebhookConfig | undefined;
   try {
     stateDir = resolveStateDir(doc, ctx);
+    webhook = resolveWebhook(doc);
   } catch (err) {
     throw options.collect || problems[0] === undefined ? err : problems[0].error;
   }
@@ -160,6 +164,7 @@ export function resolveRenewerConfig(
   return Object.freeze({
     file: ctx.file,
     stateDir,
+    ...(webhook === undefined ? {} : { webhook }),
     accounts: freezeMap(accounts),
     tokens: Object.freeze(tokens),
     problems: Object.freeze(problems),
@@ -294,6 +299,60 @@ function resolveStateDir(doc: IniDocument, ctx: ResolveContext): string {
     );
   }
   return join(ctx.home, '.local', 'state', 'tokenwarden');
+}
+
+/**
+ * `webhook_url` and `webhook_timeout` of [DEFAULT]. The URL is held as a Secret and never quoted in a
+ * message (a webhook URL often carries a token); it must be https, or http on loopback, like every URL
+ * here. A bad value concerns the whole file, as state_dir does.
+ */
+function resolveWebhook(doc: IniDocument): WebhookConfig | undefined {
+  const fail = (line: number, detail: string, hint?: string): never => {
+    throw configError(doc.file, line, DEFAULT_SECTION, detail, hint);
+  };
+  const timeout = getOption(doc, doc.defaults, 'webhook_timeout');
+  let timeoutSeconds = DEFAULT_WEBHOOK_TIMEOUT_SECONDS;
+  if (timeout !== undefined && timeout.value !== '') {
+    const n = Number(timeout.value);
+    if (!/^(\d+(\.\d*)?|\.\d+)$/.test(timeout.value) || !Number.isFinite(n) || n <= 0) {
+      fail(
+        timeout.line,
+        `webhook_timeout = ${JSON.stringify(timeout.value)} is not a positive number of seconds`,
+      );
+    }
+    timeoutSeconds = n;
+  }
+  const value = getOption(doc, doc.defaults, 'webhook_url', { secret: true });
+  if (value === undefined || value.value === '') return undefined;
+  // Not quoted in any message below: the value may hold a token.
+  let url: URL | undefined;
+  if (!/\s/.test(value.value)) {
+    try {
+      url = new URL(value.value);
+    } catch {
+      url = undefined;
+    }
+  }
+  if (url === undefined) {
+    return fail(
+      value.line,
+      'webhook_url is not a URL',
+      /\s[#;]/.test(value.value)
+        ? 'configparser keeps inline comments as part of the value: put the comment on a line of its own'
+        : undefined,
+    );
+  }
+  if (url.username !== '' || url.password !== '') {
+    fail(
+      value.line,
+      'webhook_url must not contain a user name or password',
+      'put a token in its path or query',
+    );
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackUrl(url))) {
+    fail(value.line, 'webhook_url must use https (plain http only on loopback)');
+  }
+  return Object.freeze({ url: new Secret(value.value), timeoutSeconds });
 }
 
 /** Reads the options of one section, failing with messages that name it. */

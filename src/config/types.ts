@@ -73,10 +73,19 @@ export interface BrokenToken {
   error: TokenwardenError;
 }
 
+/** Where warnings are posted (`webhook_url`, `webhook_timeout` of `[DEFAULT]`). */
+export interface WebhookConfig {
+  /** The whole URL is a secret: a webhook URL often carries a token in its path or query. */
+  url: Secret;
+  timeoutSeconds: number;
+}
+
 /** The resolved config.ini: validated, defaults filled in, deeply frozen. */
 export interface RenewerConfig {
   file: string;
   stateDir: string;
+  /** Set when `webhook_url` is. */
+  webhook?: WebhookConfig;
   /** Only accounts whose section is sound. */
   accounts: ReadonlyMap<string, AccountConfig>;
   /** Only tokens that can be renewed (sound section, sound account), in file order. */

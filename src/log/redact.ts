@@ -5,12 +5,8 @@ import { secretForms } from '../oidc/sent-secrets.js';
  * (`Secret`, and `oidc/` cutting what a request sent out of an issuer's answer); this catches what a
  * third-party message might still carry. The CLI's stderr and every log sink use these.
  */
-const JWT = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
-
 /** Replaces anything shaped like a JWT (a signed or unsigned token) with `[REDACTED-JWT]`. */
-export function redactJwt(text: string): string {
-  return text.replace(JWT, '[REDACTED-JWT]');
-}
+export { redact as redactJwt } from '../redact.js';
 
 /**
  * The known secret values of one log, each in every form it takes on the wire (raw, percent-, form- and

@@ -641,3 +641,70 @@ describe('resolveRenewerConfig with collect: a bad interpolation breaks its sect
     assert.match(config.brokenTokens[0]?.error.message ?? '', /line 5: .*nope/);
   });
 });
+
+describe('resolveRenewerConfig: the warnings webhook ([DEFAULT] webhook_url, webhook_timeout)', () => {
+  const HOOK = 'https://hooks.example.org/services/T0/B0/hook-secret-4e7a?key=hook-secret-4e7a';
+
+  it('is absent unless webhook_url is set; the URL is kept as a Secret, the timeout defaults to 10 s', () => {
+    assert.equal(load(ACCOUNT).webhook, undefined);
+    assert.equal(load(`[DEFAULT]\nwebhook_url =\n\n${ACCOUNT}`).webhook, undefined);
+    const config = load(`[DEFAULT]\nwebhook_url = ${HOOK}\n\n${ACCOUNT}`);
+    assert.equal(config.webhook?.url.reveal(), HOOK);
+    assert.equal(config.webhook?.timeoutSeconds, 10);
+    assert.ok(Object.isFrozen(config.webhook));
+    assert.doesNotMatch(inspect(config, { depth: 5 }), /hook-secret/);
+    assert.doesNotMatch(JSON.stringify(config), /hook-secret/);
+    const other = load(
+      `[DEFAULT]\nwebhook_url = http://127.0.0.1:9000/hook\nwebhook_timeout = 2.5\n\n${ACCOUNT}`,
+    );
+    assert.equal(other.webhook?.url.reveal(), 'http://127.0.0.1:9000/hook');
+    assert.equal(other.webhook?.timeoutSeconds, 2.5);
+  });
+
+  it('refuses a bad webhook_url without quoting it, naming the line, even with collect', () => {
+    const cases: [string, string, string | undefined][] = [
+      [
+        'http://hooks.example.org/hook-secret-4e7a',
+        'webhook_url must use https (plain http only on loopback)',
+        undefined,
+      ],
+      [
+        'https://user:hook-secret-4e7a@hooks.example.org/',
+        'webhook_url must not contain a user name or password',
+        'put a token in its path or query',
+      ],
+      ['hook-secret-4e7a', 'webhook_url is not a URL', undefined],
+      [
+        `${HOOK} ; our chat`,
+        'webhook_url is not a URL',
+        'configparser keeps inline comments as part of the value: put the comment on a line of its own',
+      ],
+    ];
+    for (const [url, detail, hint] of cases) {
+      const text = `[DEFAULT]\nwebhook_url = ${url}\n\n${ACCOUNT}`;
+      const err = expectError(text, `${FILE} line 2: Config for [DEFAULT]: ${detail}`, hint);
+      assert.doesNotMatch(`${err.message} ${err.hint ?? ''}`, /hook-secret/);
+      assert.throws(
+        () => resolveRenewerConfig(parseIni(text, FILE), CTX, { collect: true }),
+        (e: TokenwardenError) => e.message === err.message,
+      );
+    }
+  });
+
+  it('refuses a bad webhook_timeout, and both options outside [DEFAULT]', () => {
+    expectError(
+      `[DEFAULT]\nwebhook_url = ${HOOK}\nwebhook_timeout = 0\n\n${ACCOUNT}`,
+      `${FILE} line 3: Config for [DEFAULT]: webhook_timeout = "0" is not a positive number of seconds`,
+    );
+    expectError(
+      '[account a]\npassword_file = /a.pw\nwebhook_url = https://h.example.org/x\n',
+      `${FILE} line 3: Config for [account a]: webhook_url is read from [DEFAULT] only`,
+      'move webhook_url to [DEFAULT]',
+    );
+    expectError(
+      `${ACCOUNT}[token t]\naccount = vo\ntoken_path = /t/t\nwebhook_timeout = 5\n`,
+      `${FILE} line 7: Config for [token t]: webhook_timeout is read from [DEFAULT] only`,
+      'move webhook_timeout to [DEFAULT]',
+    );
+  });
+});
