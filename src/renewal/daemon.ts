@@ -8,7 +8,7 @@ import type { CredentialRow, GroupStatus, StatusError, StatusSnapshot } from '..
 import { type Alarm, type DaemonTimers, NODE_TIMERS, setAlarm } from './daemon-alarm.js';
 import { credentialFileIdentity, passwordFileIdentity } from './health.js';
 import { renewReason } from './policy.js';
-import { type RenewOptions, type RenewResult, renewTokens, type TokenOutcome } from './renew.js';
+import { mapLimit, type RenewOptions, type RenewResult, renewTokens, type TokenOutcome } from './renew.js';
 import { backoff, DEFAULT_RENEWAL_FRACTION, isRetryable, nextRenewalAt } from './schedule.js';
 
 /** One loaded configuration, with what renewTokens needs to work on it. */
@@ -573,7 +573,8 @@ export function createDaemon(options: DaemonOptions): Daemon {
       previous.retired = true;
       if (previous.active === 0) await previous.loaded.store.close().catch(() => {});
     }
-    await Promise.all(toInspect.map((n) => inspect(n)));
+    // A bounded number of files read at once: 10,000 tokens must not mean 10,000 open files and buffers.
+    await mapLimit(toInspect, 32, (n) => inspect(n));
     return { ok: true, added, removed, changed };
   }
 
