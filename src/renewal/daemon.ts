@@ -169,6 +169,9 @@ export function createDaemon(options: DaemonOptions): Daemon {
   let configLoadedAt: number | undefined;
   let configError: StatusError | undefined;
   const tokens = new Map<string, TokenEntry>();
+  /** The token names of each account, so a timer looks at its account's tokens, not at all of them. */
+  const byAccount = new Map<string, string[]>();
+  const tokensOf = (account: string) => byAccount.get(account) ?? [];
   const accounts = new Map<string, AccountEntry>();
   let broken: RenewerConfig['brokenTokens'] = [];
   let closing: Promise<void> | undefined;
@@ -252,8 +255,9 @@ export function createDaemon(options: DaemonOptions): Daemon {
     const t = now();
     const horizon = t + windowSeconds;
     a.queue.add(name);
-    for (const [other, o] of tokens) {
-      if (o.token.account !== a.name || o.nextAt === undefined || o.nextAt > horizon) continue;
+    for (const other of tokensOf(a.name)) {
+      const o = tokens.get(other);
+      if (o === undefined || o.nextAt === undefined || o.nextAt > horizon) continue;
       // A failing token waits out its own backoff (and Retry-After), not a moment less.
       if (o.state === 'failing' && o.nextAt > t) continue;
       o.alarm?.cancel();
@@ -288,8 +292,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
     } catch (err) {
       // A bug in the loop itself: reported, and the account tried again later rather than lost.
       safeLog({ type: 'warning', message: `account ${a.name}: ${messageOf(err)}` });
-      for (const [n, e] of tokens)
-        if (e.token.account === a.name && e.alarm === undefined) plan(n, now() + cap);
+      for (const n of tokensOf(a.name)) if (tokens.get(n)?.alarm === undefined) plan(n, now() + cap);
     } finally {
       release();
     }
@@ -396,7 +399,10 @@ export function createDaemon(options: DaemonOptions): Daemon {
       void track(noteCredential(a));
     }
     if (failed.length === 0) return;
-    const blocking = failed.find(([, , err]) => NEEDS_A_PERSON.has(err.code));
+    // An account this configuration could not use (its password file unreadable or unsafe) fails the
+    // same way until the file is fixed: watched like one that needs a login, and loaded again then.
+    const unusable = gen?.loaded.unusable?.has(a.name) === true;
+    const blocking = failed.find(([, , err]) => unusable || NEEDS_A_PERSON.has(err.code));
     if (blocking !== undefined) {
       await block(a, blocking[2]);
     }
@@ -415,7 +421,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
       e.failures++;
       e.failingSince ??= t;
       e.lastError = statusError(error);
-      const person = NEEDS_A_PERSON.has(error.code);
+      const person = unusable || NEEDS_A_PERSON.has(error.code);
       e.state = error.code === 'NEEDS_LOGIN' ? 'needs-login' : 'failing';
       const retryAt = person || a.blocked ? undefined : t + delay;
       plan(name, retryAt);
@@ -461,17 +467,19 @@ export function createDaemon(options: DaemonOptions): Daemon {
       return;
     }
     const passwordChanged = identity.split('|')[1] !== a.blocked.identity.split('|')[1];
-    a.blocked = undefined;
-    a.watch = undefined;
-    a.attempt = 0;
     safeLog({ type: 'account-resumed', account: a.name });
-    // A new password file is only read by a load: the whole configuration is loaded again.
+    // A new password file is only read by a load: the whole configuration is loaded again, which
+    // resumes the account (see apply).
     if (passwordChanged || gen?.loaded.unusable?.has(a.name)) {
       const result = await reload();
       if (result.ok) return;
     }
-    for (const [name, e] of tokens) {
-      if (e.token.account !== a.name) continue;
+    a.blocked = undefined;
+    a.watch = undefined;
+    a.attempt = 0;
+    for (const name of tokensOf(a.name)) {
+      const e = tokens.get(name);
+      if (e === undefined) continue;
       e.state = e.expiresAt !== undefined && e.expiresAt > now() ? 'ok' : 'missing';
       await inspect(name);
     }
@@ -569,6 +577,12 @@ export function createDaemon(options: DaemonOptions): Daemon {
       (e === undefined ? added : changed).push(t.name);
       toInspect.push(t.name);
     }
+    byAccount.clear();
+    for (const t of config.tokens) {
+      const list = byAccount.get(t.account);
+      if (list === undefined) byAccount.set(t.account, [t.name]);
+      else list.push(t.name);
+    }
     if (previous !== undefined) {
       previous.retired = true;
       if (previous.active === 0) await previous.loaded.store.close().catch(() => {});
@@ -630,14 +644,15 @@ export function createDaemon(options: DaemonOptions): Daemon {
     reload,
     close() {
       closing ??= (async () => {
-        safeLog({ type: 'stopping' });
+        const running = gen !== undefined;
+        if (running) safeLog({ type: 'stopping' });
         stop.abort();
         for (const e of tokens.values()) e.alarm?.cancel();
         for (const a of accounts.values()) a.watch?.cancel();
         await reloading?.catch(() => {});
         await Promise.allSettled([...runs]);
         if (gen !== undefined) await gen.loaded.store.close().catch(() => {});
-        safeLog({ type: 'stopped' });
+        if (running) safeLog({ type: 'stopped' });
       })();
       return closing;
     },
