@@ -31,16 +31,26 @@ export type ErrorCode =
 export interface TokenwardenErrorOptions {
   cause?: unknown;
   hint?: string;
+  /** The HTTP status of the issuer's answer that caused it, when there was one. */
+  httpStatus?: number | undefined;
+  /** How long the issuer asked to wait before trying again (its Retry-After header, in seconds). */
+  retryAfterSeconds?: number | undefined;
 }
 
 export class TokenwardenError extends Error {
   readonly code: ErrorCode;
   readonly hint: string | undefined;
+  /** The HTTP status of the issuer's answer, kept as data so a scheduler can decide to retry. */
+  readonly httpStatus: number | undefined;
+  /** The issuer's Retry-After (seconds from when the answer came), kept so a retry honours it. */
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: TokenwardenErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.hint = options.hint;
+    this.httpStatus = options.httpStatus;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
   override get name(): string {
@@ -73,7 +83,10 @@ export class OAuthError extends TokenwardenError {
     options: OAuthErrorOptions = {},
   ) {
     const text = errorDescription ? `${error} (${errorDescription})` : error;
-    super(oauthErrorCode(error), options.message ?? `issuer answered ${text}`, options);
+    super(oauthErrorCode(error), options.message ?? `issuer answered ${text}`, {
+      ...options,
+      httpStatus: options.httpStatus ?? status,
+    });
     this.error = error;
     this.errorDescription = errorDescription;
     this.status = status;

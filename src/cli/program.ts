@@ -16,6 +16,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
     summary: 'renew every [token] of config.ini that needs it (oneshot)',
     load: () => import('./renew.js'),
   },
+  daemon: {
+    summary: 'keep every [token] renewed, each on its own schedule (long-running)',
+    load: () => import('./daemon.js'),
+  },
   status: {
     summary: 'show every token: expires in, last renewal, last error',
     load: () => import('./status.js'),

@@ -173,7 +173,11 @@ async function renew(args: ParsedArgs, io: CliIO, stop: StopSignals): Promise<Co
  * client-credentials account that a selected [token] uses. The identity of each password file is taken
  * just before it is read, so that a verdict remembered under it was made with what was read (or older).
  */
-async function readAccountFiles(config: RenewerConfig, only: readonly string[], warnings: ConfigWarning[]) {
+export async function readAccountFiles(
+  config: RenewerConfig,
+  only: readonly string[],
+  warnings: ConfigWarning[],
+) {
   const passwords = new Map<string, Secret>();
   const passwordIdentities = new Map<string, string>();
   const unusable = new Map<string, TokenwardenError>();

@@ -14,6 +14,10 @@ import type { RequestContext } from './types.js';
  * HTTP status, an errno code. Raw responses and request bodies (which hold tokens) are dropped, no
  * cause is kept, and every secret the request carried (`sent`: refresh token, client secret and its
  * Basic credentials, device code, ...) is cut out of whatever text the issuer sent back, by value.
+ *
+ * The HTTP status of the issuer's answer and its Retry-After header (RFC 9110 section 10.2.3) are kept
+ * as data (`httpStatus`, `retryAfterSeconds`), so a scheduler can tell a 429 or 503 from a refusal and
+ * wait as long as the issuer asked.
  */
 export function translateError(
   err: unknown,
@@ -25,11 +29,18 @@ export function translateError(
   if (err instanceof OAuthError) return err;
   if (err instanceof TokenwardenError) {
     const message = clean(err.message);
-    return message === err.message ? err : new TokenwardenError(err.code, message, { hint: err.hint });
+    return message === err.message
+      ? err
+      : new TokenwardenError(err.code, message, {
+          hint: err.hint,
+          httpStatus: err.httpStatus,
+          retryAfterSeconds: err.retryAfterSeconds,
+        });
   }
+  const http = httpAnswerOf(err);
   if (err instanceof ResponseBodyError) {
     const description = err.error_description === undefined ? undefined : clean(err.error_description);
-    return new OAuthError(clean(err.error), description, err.status, { grant: what });
+    return new OAuthError(clean(err.error), description, err.status, { grant: what, ...http });
   }
   if (err instanceof AuthorizationResponseError) {
     // The browser came back with an error (RFC 6749 section 4.1.2.1): e.g. the human said no.
@@ -42,6 +53,7 @@ export function translateError(
     const description = challenge?.parameters.error_description;
     return new OAuthError(code, description === undefined ? undefined : clean(description), err.status, {
       grant: what,
+      ...http,
     });
   }
   const code = (err as { code?: unknown }).code;
@@ -76,16 +88,62 @@ export function translateError(
     (err instanceof Error && typeof (err as { code?: unknown }).code === 'string')
   ) {
     const e = err as Error & { code?: string; cause?: unknown };
-    const status = e.cause instanceof Response ? ` (HTTP ${e.cause.status})` : '';
+    const status = http.httpStatus === undefined ? '' : ` (HTTP ${http.httpStatus})`;
+    const wait =
+      http.retryAfterSeconds === undefined ? '' : `; it asked to retry after ${http.retryAfterSeconds}s`;
     return new TokenwardenError(
       'ISSUER_RESPONSE',
-      `${what}: unusable answer from the issuer: ${clean(e.message)}${status}`,
+      `${what}: unusable answer from the issuer: ${clean(e.message)}${status}${wait}`,
+      http,
     );
   }
   return new TokenwardenError(
     'INTERNAL',
     `${what}: ${clean(err instanceof Error ? err.message : String(err))}`,
   );
+}
+
+/** The status and Retry-After of the HTTP answer behind an openid-client error, when there was one. */
+function httpAnswerOf(err: unknown): { httpStatus?: number; retryAfterSeconds?: number } {
+  const response = responseOf(err);
+  if (response === undefined) return {};
+  const retryAfter = parseRetryAfter(response.headers.get('retry-after'), Date.now());
+  return {
+    httpStatus: response.status,
+    ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
+  };
+}
+
+function responseOf(err: unknown): Response | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  // oauth4webapi keeps it as a non-enumerable `response` (ResponseBodyError, WWW-Authenticate
+  // challenges) or as the `cause` of an "unexpected HTTP status code" error.
+  const { response, cause } = err as { response?: unknown; cause?: unknown };
+  if (response instanceof Response) return response;
+  if (cause instanceof Response) return cause;
+  return undefined;
+}
+
+/** Longest wait a Retry-After may impose (a day): a bogus far-future date must not park a credential. */
+export const MAX_RETRY_AFTER_SECONDS = 86_400;
+
+/**
+ * Parses an HTTP Retry-After value (RFC 9110 section 10.2.3): delay-seconds or an HTTP-date, the latter
+ * measured from `nowMs`. Gives whole seconds in `[0, MAX_RETRY_AFTER_SECONDS]`, or undefined when the
+ * header is absent or unreadable. Pure.
+ */
+export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  const text = value.trim();
+  let seconds: number;
+  if (/^\d+$/.test(text)) seconds = Number(text);
+  else {
+    const at = Date.parse(text);
+    if (Number.isNaN(at) || !/[A-Za-z]/.test(text)) return undefined;
+    seconds = Math.ceil((at - nowMs) / 1000);
+  }
+  if (!Number.isFinite(seconds)) return undefined;
+  return Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(0, seconds));
 }
 
 function networkFailure(err: unknown): string | undefined {

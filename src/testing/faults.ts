@@ -12,8 +12,20 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
  *   Spring-based issuers (INDIGO IAM) do: the Authorization header (Basic credentials, also
  *   URL-encoded), the form body as sent, and each secret parameter decoded (refresh_token,
  *   client_secret, device_code, code, code_verifier, subject_token).
+ * - 'rate-limited': HTTP 429 with `Retry-After: RETRY_AFTER_SECONDS` (delay-seconds), as an issuer or
+ *   its gateway throttling a client;
+ * - 'unavailable': HTTP 503 with a Retry-After HTTP-date RETRY_AFTER_SECONDS ahead, as a site in
+ *   maintenance.
  */
-export type TestIssuerFault = 'none' | 'error500' | 'hang' | 'garbage' | 'slow' | 'echo-secrets';
+export type TestIssuerFault =
+  | 'none'
+  | 'error500'
+  | 'hang'
+  | 'garbage'
+  | 'slow'
+  | 'echo-secrets'
+  | 'rate-limited'
+  | 'unavailable';
 
 export const TEST_ISSUER_FAULTS: readonly TestIssuerFault[] = [
   'none',
@@ -22,7 +34,12 @@ export const TEST_ISSUER_FAULTS: readonly TestIssuerFault[] = [
   'garbage',
   'slow',
   'echo-secrets',
+  'rate-limited',
+  'unavailable',
 ];
+
+/** The wait the 'rate-limited' and 'unavailable' faults ask for in their Retry-After header. */
+export const RETRY_AFTER_SECONDS = 7;
 
 /** How long the 'slow' fault holds a token request before the provider handles it. */
 export const SLOW_FAULT_MS = 2000;
@@ -91,6 +108,15 @@ export function answerWithFault(
     case 'garbage':
       send(res, 200, 'application/json', GARBAGE);
       return;
+    case 'rate-limited':
+      send(res, 429, 'text/plain', 'Too Many Requests\n', { 'retry-after': String(RETRY_AFTER_SECONDS) });
+      return;
+    case 'unavailable': {
+      // HTTP-dates have whole seconds: one more, so the wait asked is never shorter than announced.
+      const at = new Date(Date.now() + (RETRY_AFTER_SECONDS + 1) * 1000).toUTCString();
+      send(res, 503, 'text/html', GARBAGE, { 'retry-after': at });
+      return;
+    }
     case 'hang':
       // Read the body so the client is done sending and waits for an answer that never comes.
       req.resume();
@@ -100,7 +126,13 @@ export function answerWithFault(
   }
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string): void {
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+function send(
+  res: ServerResponse,
+  status: number,
+  type: string,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...headers });
   res.end(body);
 }

@@ -1,4 +1,4 @@
-export { TEST_ISSUER_FAULTS, type TestIssuerFault } from './faults.js';
+export { RETRY_AFTER_SECONDS, SLOW_FAULT_MS, TEST_ISSUER_FAULTS, type TestIssuerFault } from './faults.js';
 export { startTestIssuer, type TestIssuer } from './issuer.js';
 export type { TestIssuerOptions } from './options.js';
 export type { TestIssuerStats } from './stats.js';

@@ -1,0 +1,765 @@
+import { stat } from 'node:fs/promises';
+import type { AccountConfig, RenewerConfig, TokenConfig } from '../config/index.js';
+import { TokenwardenError } from '../errors.js';
+import { readFileIfExists } from '../files/index.js';
+import type { CredentialStore } from '../store/index.js';
+import { type DecodedToken, decodeToken } from '../tokens/index.js';
+import type { CredentialRow, GroupStatus, StatusError, StatusSnapshot } from '../web/status-model.js';
+import { type Alarm, type DaemonTimers, NODE_TIMERS, setAlarm } from './daemon-alarm.js';
+import { credentialFileIdentity, passwordFileIdentity } from './health.js';
+import { renewReason } from './policy.js';
+import { mapLimit, type RenewOptions, type RenewResult, renewTokens, type TokenOutcome } from './renew.js';
+import { backoff, DEFAULT_RENEWAL_FRACTION, isRetryable, nextRenewalAt } from './schedule.js';
+
+/** One loaded configuration, with what renewTokens needs to work on it. */
+export interface DaemonConfig {
+  config: RenewerConfig;
+  /** The credential store of this configuration; closed by the daemon when it is replaced. */
+  store: CredentialStore;
+  clientSecret: RenewOptions['clientSecret'];
+  /** See RenewOptions.passwordIdentities. */
+  passwordIdentities?: ReadonlyMap<string, string> | undefined;
+  /** Accounts that cannot be used with this configuration (an unreadable password file). */
+  unusable?: ReadonlyMap<string, TokenwardenError> | undefined;
+}
+
+/** What the daemon tells its host, one event per thing that happened (the host formats and redacts). */
+export type DaemonEvent =
+  | { type: 'started'; tokens: number; accounts: number; broken: number }
+  | { type: 'renewed'; token: string; account: string; expiresAt?: number | undefined; nextAt: number }
+  | {
+      type: 'failed';
+      token: string;
+      account: string;
+      error: TokenwardenError;
+      /** When it is tried again (epoch seconds), absent when it waits for a person. */
+      retryAt?: number | undefined;
+      attempt: number;
+    }
+  | { type: 'account-blocked'; account: string; error: TokenwardenError }
+  | { type: 'account-resumed'; account: string }
+  | { type: 'reloaded'; added: string[]; removed: string[]; changed: string[] }
+  | { type: 'reload-refused'; error: TokenwardenError }
+  | { type: 'warning'; message: string }
+  | { type: 'stopping' }
+  | { type: 'stopped' };
+
+export interface DaemonOptions {
+  /**
+   * Loads (and reloads) the configuration: config.ini resolved with broken sections collected, the
+   * password and client-secret files read, and a store for it. Throws when the file cannot be used.
+   */
+  load(): Promise<DaemonConfig>;
+  /** Milliseconds since the epoch (Date.now). */
+  clock?: () => number;
+  timers?: DaemonTimers;
+  fetch?: typeof fetch;
+  /** Uniform in [0, 1) (Math.random): the jitter of renewal times and retries. */
+  rand?: () => number;
+  log?: (event: DaemonEvent) => void;
+  /** Accounts worked on at once (default 16). */
+  concurrency?: number;
+  /** Renew at this fraction of a token's lifetime at the latest (default 0.5). */
+  fraction?: number;
+  /** Most jitter taken off a renewal time (seconds; default 300, and never more than a tenth of the lifetime). */
+  jitterSeconds?: number;
+  /** Retry backoff (seconds): first delay and cap (default 10 and 600). */
+  backoffBaseSeconds?: number;
+  backoffCapSeconds?: number;
+  /** How often a credential that waits for a person is looked at for a new `setup` (default 60 s). */
+  watchSeconds?: number;
+  /** Tokens of one account due within this many seconds of each other are renewed together (default 5). */
+  batchWindowSeconds?: number;
+  /** The orchestrator (renewTokens); replaceable so the scheduling can be tested on its own. */
+  renew?: (options: RenewOptions) => Promise<RenewResult>;
+}
+
+export interface ReloadResult {
+  ok: boolean;
+  /** Why the new configuration was refused (the old one keeps running). */
+  error?: TokenwardenError | undefined;
+  added: string[];
+  removed: string[];
+  changed: string[];
+}
+
+export interface Daemon {
+  /** Loads the configuration and schedules every token; throws when the configuration cannot be used. */
+  start(): Promise<void>;
+  /** Loads the configuration again; a bad one is refused and the running one kept. */
+  reload(): Promise<ReloadResult>;
+  /** Stops: starts nothing new, lets the refresh in flight finish and be saved, closes the stores. Idempotent. */
+  close(): Promise<void>;
+  snapshot(): StatusSnapshot;
+  /**
+   * Resolves once nothing is in progress (no renewal, file read or reload): for tests that drive the
+   * timers by hand, and for a host that wants to know the work a timer started is done.
+   */
+  idle(): Promise<void>;
+}
+
+/** Error codes that say an account cannot work until a person acts (a new login, a setup, a password). */
+const NEEDS_A_PERSON = new Set(['NEEDS_LOGIN', 'STORE_NOT_FOUND', 'STORE_DECRYPT_FAILED', 'PASSWORD_FILE']);
+
+interface Generation {
+  loaded: DaemonConfig;
+  /** Account runs using it; its store is closed once it is replaced and this reaches 0. */
+  active: number;
+  retired: boolean;
+}
+
+interface TokenEntry {
+  token: TokenConfig;
+  /** config.ini's words for it and its account, to tell a changed section at reload. */
+  key: string;
+  alarm?: Alarm | undefined;
+  /** When it is next attempted (epoch seconds), undefined while none is planned. */
+  nextAt?: number | undefined;
+  state: CredentialRow['state'];
+  issuedAt?: number | undefined;
+  expiresAt?: number | undefined;
+  lastRenewal?: number | undefined;
+  lastError?: StatusError | undefined;
+  failingSince?: number | undefined;
+  failures: number;
+  /** The renewal time comes from the schedule, not from min_lifetime: renewTokens must be forced. */
+  early: boolean;
+}
+
+interface AccountEntry {
+  name: string;
+  account: AccountConfig | undefined;
+  key: string;
+  queue: Set<string>;
+  running?: Promise<void> | undefined;
+  /** Consecutive failed attempts (for backoff); 0 after a success. */
+  attempt: number;
+  lastDelay?: number | undefined;
+  issuerFailingSince?: number | undefined;
+  /** Set while the account waits for a person; its identity is that of its credential and password files. */
+  blocked?: { error: TokenwardenError; identity: string } | undefined;
+  watch?: Alarm | undefined;
+  refreshTokenIssuedAt?: number | undefined;
+}
+
+/**
+ * The long-running renewer: every [token] on its own timer (from its own expiry, see schedule.ts), one
+ * renewal per account at a time, accounts in parallel, retries with backoff on transient failures, and
+ * an account that needs a person watched until its credential changes. Nothing a token or an account
+ * does stops the others or the daemon.
+ */
+export function createDaemon(options: DaemonOptions): Daemon {
+  const clock = options.clock ?? Date.now;
+  const timers = options.timers ?? NODE_TIMERS;
+  const rand = options.rand ?? Math.random;
+  const log = options.log ?? (() => {});
+  const renew = options.renew ?? renewTokens;
+  const fraction = options.fraction ?? DEFAULT_RENEWAL_FRACTION;
+  const jitterMax = options.jitterSeconds ?? 300;
+  const base = options.backoffBaseSeconds ?? 10;
+  const cap = options.backoffCapSeconds ?? 600;
+  const watchMs = (options.watchSeconds ?? 60) * 1000;
+  const windowSeconds = options.batchWindowSeconds ?? 5;
+  const slots = createSlots(options.concurrency ?? 16);
+  const stop = new AbortController();
+  const now = () => clock() / 1000;
+
+  let gen: Generation | undefined;
+  let startedAt = now();
+  let configLoadedAt: number | undefined;
+  let configError: StatusError | undefined;
+  const tokens = new Map<string, TokenEntry>();
+  /** The token names of each account, so a timer looks at its account's tokens, not at all of them. */
+  const byAccount = new Map<string, string[]>();
+  const tokensOf = (account: string) => byAccount.get(account) ?? [];
+  const accounts = new Map<string, AccountEntry>();
+  let broken: RenewerConfig['brokenTokens'] = [];
+  let closing: Promise<void> | undefined;
+  let reloading: Promise<ReloadResult> | undefined;
+  /** Every account run in progress, also of accounts a reload removed meanwhile (close waits for all). */
+  const runs = new Set<Promise<void>>();
+  /** Everything else started from a timer or a reload (file reads, credential checks). */
+  const pending = new Set<Promise<unknown>>();
+  function track<T>(p: Promise<T>): Promise<T> {
+    pending.add(p);
+    void p.then(
+      () => pending.delete(p),
+      () => pending.delete(p),
+    );
+    return p;
+  }
+
+  function safeLog(event: DaemonEvent) {
+    try {
+      log(event);
+    } catch {
+      // A failing log sink must not stop renewals.
+    }
+  }
+
+  // --- scheduling -------------------------------------------------------------------------------------
+
+  function plan(name: string, at: number | undefined) {
+    const e = tokens.get(name);
+    if (e === undefined) return;
+    e.alarm?.cancel();
+    e.alarm = undefined;
+    e.nextAt = at;
+    if (at === undefined || closing) return;
+    e.alarm = setAlarm(timers, clock, at * 1000, () => due(name));
+  }
+
+  /** Reads a token file and plans its renewal from its own iat and exp. */
+  function inspect(name: string): Promise<void> {
+    return track(inspectNow(name));
+  }
+
+  async function inspectNow(name: string): Promise<void> {
+    const e = tokens.get(name);
+    if (e === undefined) return;
+    const current = await readToken(e.token.tokenPath);
+    if (tokens.get(name) !== e) return;
+    const t = now();
+    const exp = typeof current === 'object' ? numeric(current.claims.exp) : undefined;
+    const iat = typeof current === 'object' ? numeric(current.claims.iat) : undefined;
+    e.expiresAt = exp;
+    e.issuedAt = iat;
+    const reason = renewReason(current, e.token, t);
+    if (e.state !== 'failing' && e.state !== 'needs-login') {
+      e.state = exp !== undefined && exp > t ? 'ok' : 'missing';
+    }
+    if (reason !== undefined || exp === undefined) {
+      e.early = false;
+      plan(name, t);
+      return;
+    }
+    const lifetime = iat === undefined ? exp - t : exp - iat;
+    const jitter = Math.min(jitterMax, Math.max(0, lifetime) / 10);
+    const at = nextRenewalAt({ exp, iat }, { minLifetime: e.token.minLifetime, fraction, jitter }, rand);
+    e.early = at < exp - e.token.minLifetime;
+    plan(name, Math.max(at, t));
+  }
+
+  /** A token's timer fired: queue it, with the tokens of its account due soon after, and run the account. */
+  function due(name: string) {
+    const e = tokens.get(name);
+    if (e === undefined || closing) return;
+    e.alarm = undefined;
+    const a = accounts.get(e.token.account);
+    if (a === undefined) return;
+    if (a.blocked) {
+      // Waits for a person; planned again when the credential changes (checkBlocked).
+      e.nextAt = undefined;
+      return;
+    }
+    const t = now();
+    const horizon = t + windowSeconds;
+    a.queue.add(name);
+    for (const other of tokensOf(a.name)) {
+      const o = tokens.get(other);
+      if (o === undefined || o.nextAt === undefined || o.nextAt > horizon) continue;
+      // A failing token waits out its own backoff (and Retry-After), not a moment less.
+      if (o.state === 'failing' && o.nextAt > t) continue;
+      o.alarm?.cancel();
+      o.alarm = undefined;
+      // Taken a little ahead of its time: still fresh by min_lifetime, so the renewal is forced.
+      if (o.nextAt > t) o.early = true;
+      a.queue.add(other);
+    }
+    kick(a);
+  }
+
+  function kick(a: AccountEntry) {
+    if (a.running !== undefined || closing || a.queue.size === 0) return;
+    const run = runAccount(a).finally(() => {
+      a.running = undefined;
+      runs.delete(run);
+      // Tokens queued while it ran (a timer that fired meanwhile) get their turn.
+      if (a.queue.size > 0 && accounts.get(a.name) === a) kick(a);
+    });
+    a.running = run;
+    runs.add(run);
+  }
+
+  async function runAccount(a: AccountEntry): Promise<void> {
+    const release = await slots.acquire();
+    try {
+      while (a.queue.size > 0 && !closing && !a.blocked && accounts.get(a.name) === a) {
+        const names = [...a.queue].filter((n) => tokens.get(n)?.token.account === a.name);
+        a.queue.clear();
+        if (names.length > 0) await attempt(a, names);
+      }
+    } catch (err) {
+      // A bug in the loop itself: reported, and the account tried again later rather than lost.
+      safeLog({ type: 'warning', message: `account ${a.name}: ${messageOf(err)}` });
+      for (const n of tokensOf(a.name)) if (tokens.get(n)?.alarm === undefined) plan(n, now() + cap);
+    } finally {
+      release();
+    }
+  }
+
+  async function attempt(a: AccountEntry, names: string[]): Promise<void> {
+    const g = gen;
+    if (g === undefined) return;
+    g.active++;
+    const entries = names.map((n) => tokens.get(n)).filter((e): e is TokenEntry => e !== undefined);
+    for (const e of entries) {
+      e.state = 'renewing';
+      e.nextAt = undefined;
+    }
+    const outcomes = new Map<string, TokenOutcome>();
+    let thrown: TokenwardenError | undefined;
+    try {
+      const result = await renew({
+        config: g.loaded.config,
+        store: g.loaded.store,
+        clientSecret: g.loaded.clientSecret,
+        clock,
+        ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+        stop: stop.signal,
+        concurrency: 1,
+        // A token whose renewal time comes from the fraction of its lifetime, not min_lifetime, is
+        // still fresh by min_lifetime: renewTokens renews it only when forced.
+        force: entries.some((e) => e.early),
+        only: names,
+        ...(g.loaded.unusable === undefined ? {} : { unusable: g.loaded.unusable }),
+        ...(g.loaded.passwordIdentities === undefined
+          ? {}
+          : { passwordIdentities: g.loaded.passwordIdentities }),
+        // after merge: clients (one long-lived ClientCache, so discovery happens once per issuer)
+      });
+      for (const o of result.outcomes) outcomes.set(o.token, o);
+    } catch (err) {
+      thrown =
+        err instanceof TokenwardenError
+          ? err
+          : new TokenwardenError('INTERNAL', messageOf(err), { cause: err });
+    } finally {
+      g.active--;
+      if (g.retired && g.active === 0) void g.loaded.store.close().catch(() => {});
+    }
+    await settle(a, names, outcomes, thrown);
+  }
+
+  async function settle(
+    a: AccountEntry,
+    names: string[],
+    outcomes: Map<string, TokenOutcome>,
+    thrown: TokenwardenError | undefined,
+  ): Promise<void> {
+    const t = now();
+    let retryable = false;
+    let retryAfter: number | undefined;
+    let success = false;
+    const failed: Array<[string, TokenEntry, TokenwardenError]> = [];
+    for (const name of names) {
+      const e = tokens.get(name);
+      if (e === undefined || e.token.account !== a.name) continue; // Removed by a reload meanwhile.
+      const o = outcomes.get(name);
+      if (o?.stopped) {
+        e.state = e.expiresAt !== undefined && e.expiresAt > t ? 'ok' : 'missing';
+        continue;
+      }
+      if (o !== undefined && o.result !== 'failed') {
+        success = true;
+        if (o.result === 'renewed') e.lastRenewal = t;
+        e.state = 'ok';
+        e.failures = 0;
+        e.lastError = undefined;
+        e.failingSince = undefined;
+        // after merge: issuedAt (TokenOutcome.issuedAt saves reading the file back)
+        await inspect(name);
+        if (o.result === 'renewed') {
+          safeLog({
+            type: 'renewed',
+            token: name,
+            account: a.name,
+            expiresAt: o.expiresAt,
+            nextAt: e.nextAt ?? t,
+          });
+        }
+        if (o.warning) safeLog({ type: 'warning', message: o.warning });
+        continue;
+      }
+      const error =
+        o?.error ??
+        thrown ??
+        new TokenwardenError('INTERNAL', `[token ${name}]: no outcome from the renewal`);
+      if (isRetryable(error)) {
+        retryable = true;
+        if (error.retryAfterSeconds !== undefined)
+          retryAfter = Math.max(retryAfter ?? 0, error.retryAfterSeconds);
+      }
+      failed.push([name, e, error]);
+    }
+    if (success) {
+      a.attempt = 0;
+      a.lastDelay = undefined;
+      a.issuerFailingSince = undefined;
+      void track(noteCredential(a));
+    }
+    if (failed.length === 0) return;
+    // An account this configuration could not use (its password file unreadable or unsafe) fails the
+    // same way until the file is fixed: watched like one that needs a login, and loaded again then.
+    const unusable = gen?.loaded.unusable?.has(a.name) === true;
+    const blocking = failed.find(([, , err]) => unusable || NEEDS_A_PERSON.has(err.code));
+    if (blocking !== undefined) {
+      await block(a, blocking[2]);
+    }
+    a.attempt++;
+    if (retryable) a.issuerFailingSince ??= t;
+    // One delay for the whole account, so its tokens stay together; its jitter spreads the accounts.
+    const delay = retryable
+      ? backoff(
+          a.attempt,
+          { baseSeconds: base, capSeconds: cap, retryAfterSeconds: retryAfter, previousSeconds: a.lastDelay },
+          rand,
+        )
+      : cap;
+    a.lastDelay = delay;
+    for (const [name, e, error] of failed) {
+      e.failures++;
+      e.failingSince ??= t;
+      e.lastError = statusError(error);
+      const person = unusable || NEEDS_A_PERSON.has(error.code);
+      e.state = error.code === 'NEEDS_LOGIN' ? 'needs-login' : 'failing';
+      const retryAt = person || a.blocked ? undefined : t + delay;
+      plan(name, retryAt);
+      safeLog({ type: 'failed', token: name, account: a.name, error, retryAt, attempt: e.failures });
+    }
+  }
+
+  // --- accounts that wait for a person ------------------------------------------------------------------
+
+  async function identityOf(a: AccountEntry): Promise<string> {
+    if (a.account?.kind !== 'refresh') return '';
+    const [cred, pw] = await Promise.all([
+      credentialFileIdentity(a.account.credentialFile).catch(() => 'error'),
+      passwordFileIdentity(a.account.passwordFile).catch(() => 'error'),
+    ]);
+    return `${cred ?? 'absent'}|${pw ?? 'absent'}`;
+  }
+
+  async function block(a: AccountEntry, error: TokenwardenError) {
+    if (a.blocked) return;
+    a.blocked = { error, identity: await identityOf(a) };
+    safeLog({ type: 'account-blocked', account: a.name, error });
+    armWatch(a);
+  }
+
+  function armWatch(a: AccountEntry) {
+    a.watch?.cancel();
+    if (closing) return;
+    a.watch = setAlarm(timers, clock, clock() + watchMs, () => {
+      void track(
+        checkBlocked(a).catch((err) =>
+          safeLog({ type: 'warning', message: `account ${a.name}: ${messageOf(err)}` }),
+        ),
+      );
+    });
+  }
+
+  async function checkBlocked(a: AccountEntry) {
+    if (!a.blocked || accounts.get(a.name) !== a || closing) return;
+    const identity = await identityOf(a);
+    if (identity === a.blocked.identity) {
+      armWatch(a);
+      return;
+    }
+    const passwordChanged = identity.split('|')[1] !== a.blocked.identity.split('|')[1];
+    safeLog({ type: 'account-resumed', account: a.name });
+    // A new password file is only read by a load: the whole configuration is loaded again, which
+    // resumes the account (see apply).
+    if (passwordChanged || gen?.loaded.unusable?.has(a.name)) {
+      const result = await reload();
+      if (result.ok) return;
+    }
+    a.blocked = undefined;
+    a.watch = undefined;
+    a.attempt = 0;
+    for (const name of tokensOf(a.name)) {
+      const e = tokens.get(name);
+      if (e === undefined) continue;
+      e.state = e.expiresAt !== undefined && e.expiresAt > now() ? 'ok' : 'missing';
+      await inspect(name);
+    }
+  }
+
+  /** When the stored refresh token was last saved: the credential file's mtime (no decryption needed). */
+  async function noteCredential(a: AccountEntry) {
+    if (a.account?.kind !== 'refresh') return;
+    try {
+      a.refreshTokenIssuedAt = Math.floor((await stat(a.account.credentialFile)).mtimeMs / 1000);
+    } catch {
+      a.refreshTokenIssuedAt = undefined;
+    }
+  }
+
+  // --- configuration ------------------------------------------------------------------------------------
+
+  function keyOfToken(t: TokenConfig, config: RenewerConfig): string {
+    const { line: _line, ...rest } = t;
+    return JSON.stringify([rest, keyOfAccount(config.accounts.get(t.account))]);
+  }
+
+  function keyOfAccount(account: AccountConfig | undefined): string {
+    if (account === undefined) return '';
+    const { line: _line, ...rest } = account as AccountConfig & { line?: number };
+    return JSON.stringify(rest, (_k, v) => (v instanceof Map || v instanceof Set ? [...v] : v));
+  }
+
+  /** Refuses a configuration with any broken section: on reload, a typo must not stop a running token. */
+  function problemOf(config: RenewerConfig): TokenwardenError | undefined {
+    return config.problems[0]?.error ?? config.brokenTokens[0]?.error;
+  }
+
+  async function apply(loaded: DaemonConfig): Promise<ReloadResult> {
+    const { config } = loaded;
+    const previous = gen;
+    gen = { loaded, active: 0, retired: false };
+    configLoadedAt = now();
+    configError = undefined;
+    broken = config.brokenTokens;
+    const added: string[] = [];
+    const removed: string[] = [];
+    const changed: string[] = [];
+    // Accounts: runtime state (backoff, in-flight run) is kept for an account whose section is unchanged.
+    const names = new Set(config.tokens.map((t) => t.account));
+    for (const [name, a] of accounts) {
+      const key = keyOfAccount(config.accounts.get(name));
+      if (!names.has(name) || key !== a.key) {
+        a.watch?.cancel();
+        accounts.delete(name);
+      }
+    }
+    const resumed = new Set<string>();
+    for (const name of names) {
+      const kept = accounts.get(name);
+      if (kept !== undefined) {
+        kept.account = config.accounts.get(name);
+        // A reload is a person saying "try again": an account waiting for one is tried at once.
+        if (kept.blocked) {
+          kept.blocked = undefined;
+          kept.watch?.cancel();
+          kept.watch = undefined;
+          kept.attempt = 0;
+          resumed.add(name);
+        }
+        continue;
+      }
+      const account = config.accounts.get(name);
+      const entry: AccountEntry = { name, account, key: keyOfAccount(account), queue: new Set(), attempt: 0 };
+      accounts.set(name, entry);
+      void track(noteCredential(entry));
+    }
+    const wanted = new Map(config.tokens.map((t) => [t.name, t]));
+    for (const [name, e] of tokens) {
+      if (!wanted.has(name)) {
+        e.alarm?.cancel();
+        tokens.delete(name);
+        removed.push(name);
+      }
+    }
+    const toInspect: string[] = [];
+    for (const t of config.tokens) {
+      const key = keyOfToken(t, config);
+      const e = tokens.get(t.name);
+      if (e !== undefined && e.key === key) {
+        e.token = t;
+        if (resumed.has(t.account)) {
+          e.state = e.expiresAt !== undefined && e.expiresAt > now() ? 'ok' : 'missing';
+          toInspect.push(t.name);
+        }
+        continue;
+      }
+      e?.alarm?.cancel();
+      tokens.set(t.name, { token: t, key, state: 'missing', failures: 0, early: false });
+      (e === undefined ? added : changed).push(t.name);
+      toInspect.push(t.name);
+    }
+    byAccount.clear();
+    for (const t of config.tokens) {
+      const list = byAccount.get(t.account);
+      if (list === undefined) byAccount.set(t.account, [t.name]);
+      else list.push(t.name);
+    }
+    if (previous !== undefined) {
+      previous.retired = true;
+      if (previous.active === 0) await previous.loaded.store.close().catch(() => {});
+    }
+    // A bounded number of files read at once: 10,000 tokens must not mean 10,000 open files and buffers.
+    await mapLimit(toInspect, 32, (n) => inspect(n));
+    return { ok: true, added, removed, changed };
+  }
+
+  async function reload(): Promise<ReloadResult> {
+    if (reloading) return reloading;
+    reloading = track(
+      (async () => {
+        let loaded: DaemonConfig;
+        try {
+          loaded = await options.load();
+          const problem = problemOf(loaded.config);
+          if (problem !== undefined) {
+            await loaded.store.close().catch(() => {});
+            throw problem;
+          }
+        } catch (err) {
+          const error =
+            err instanceof TokenwardenError
+              ? err
+              : new TokenwardenError('INTERNAL', messageOf(err), { cause: err });
+          configError = statusError(error);
+          safeLog({ type: 'reload-refused', error });
+          return { ok: false, error, added: [], removed: [], changed: [] };
+        }
+        if (closing) {
+          await loaded.store.close().catch(() => {});
+          return { ok: false, added: [], removed: [], changed: [] };
+        }
+        const result = await apply(loaded);
+        safeLog({ type: 'reloaded', added: result.added, removed: result.removed, changed: result.changed });
+        return result;
+      })(),
+    ).finally(() => {
+      reloading = undefined;
+    });
+    return reloading;
+  }
+
+  // --- the interface ------------------------------------------------------------------------------------
+
+  return {
+    async start() {
+      startedAt = now();
+      const loaded = await options.load();
+      await apply(loaded);
+      safeLog({
+        type: 'started',
+        tokens: tokens.size,
+        accounts: accounts.size,
+        broken: broken.length,
+      });
+    },
+    reload,
+    close() {
+      closing ??= (async () => {
+        const running = gen !== undefined;
+        if (running) safeLog({ type: 'stopping' });
+        stop.abort();
+        for (const e of tokens.values()) e.alarm?.cancel();
+        for (const a of accounts.values()) a.watch?.cancel();
+        await reloading?.catch(() => {});
+        await Promise.allSettled([...runs]);
+        if (gen !== undefined) await gen.loaded.store.close().catch(() => {});
+        if (running) safeLog({ type: 'stopped' });
+      })();
+      return closing;
+    },
+    async idle() {
+      while (runs.size > 0 || pending.size > 0) {
+        await Promise.allSettled([...runs, ...pending]);
+      }
+    },
+    snapshot() {
+      const rows: CredentialRow[] = [];
+      for (const [name, e] of tokens) {
+        rows.push(
+          clean({
+            id: name,
+            group: e.token.account,
+            path: e.token.tokenPath,
+            state: e.state,
+            issuedAt: e.issuedAt,
+            expiresAt: e.expiresAt,
+            lastRenewal: e.lastRenewal,
+            nextRenewalAt: e.nextAt === undefined ? undefined : Math.round(e.nextAt),
+            lastError: e.lastError,
+            failingSince: e.failingSince,
+            failures: e.failures > 0 ? e.failures : undefined,
+          }),
+        );
+      }
+      for (const b of broken) {
+        rows.push(
+          clean({
+            id: b.name,
+            group: b.account ?? '',
+            path: b.tokenPath,
+            state: 'broken',
+            lastError: statusError(b.error),
+          }),
+        );
+      }
+      const groups: GroupStatus[] = [...accounts.values()].map((a) =>
+        clean({
+          name: a.name,
+          kind: a.account?.kind ?? 'unknown',
+          issuer: a.account?.issuer,
+          refreshTokenIssuedAt: a.refreshTokenIssuedAt,
+          problem: a.blocked ? statusError(a.blocked.error) : undefined,
+          issuerFailingSince: a.issuerFailingSince,
+        }),
+      );
+      return clean({
+        service: 'daemon' as const,
+        generatedAt: Math.floor(now()),
+        startedAt: Math.floor(startedAt),
+        configFile: gen?.loaded.config.file,
+        configLoadedAt: configLoadedAt === undefined ? undefined : Math.floor(configLoadedAt),
+        configError,
+        rows,
+        groups,
+        warnings: [],
+      });
+    },
+  };
+}
+
+/** At most `n` holders at once; the others wait in order. */
+function createSlots(n: number) {
+  let free = Math.max(1, n);
+  const waiting: Array<() => void> = [];
+  const release = () => {
+    const next = waiting.shift();
+    if (next) next();
+    else free++;
+  };
+  return {
+    acquire(): Promise<() => void> {
+      if (free > 0) {
+        free--;
+        return Promise.resolve(release);
+      }
+      return new Promise((resolve) => waiting.push(() => resolve(release)));
+    },
+  };
+}
+
+async function readToken(path: string): Promise<DecodedToken | 'missing' | 'unreadable'> {
+  try {
+    const text = await readFileIfExists(path, { maxBytes: 64 * 1024 });
+    if (text === undefined) return 'missing';
+    return decodeToken(text.trim());
+  } catch {
+    return 'unreadable';
+  }
+}
+
+function numeric(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+function statusError(err: TokenwardenError): StatusError {
+  return { code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) };
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Drops undefined fields, so the snapshot's JSON and deepEqual comparisons stay tidy. */
+function clean<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as Array<keyof T>) if (o[k] === undefined) delete o[k];
+  return o;
+}

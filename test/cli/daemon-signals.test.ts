@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { findLeaks, runCli } from '../helpers/cli.js';
+import { type DaemonProcess, startDaemon, tokenExp } from '../helpers/daemon.js';
+import { storedRefreshTokenState } from '../helpers/inflight.js';
+import { collectSecrets } from '../helpers/secrets.js';
+import { createWorldWithAccount, refreshAccount, tokenSection, type World } from '../helpers/world.js';
+
+describe('daemon: SIGHUP and SIGTERM', () => {
+  let world: World;
+  let daemon: DaemonProcess | undefined;
+
+  beforeEach(async () => {
+    world = await createWorldWithAccount('vo', { accessTokenTtl: 600 });
+  });
+  afterEach(async () => {
+    if (daemon && daemon.child.exitCode === null) {
+      daemon.child.kill('SIGKILL');
+      await daemon.exited;
+    }
+    daemon = undefined;
+    const leaks = findLeaks(await collectSecrets(world));
+    await world.close();
+    assert.deepEqual(leaks, [], 'a secret appeared in CLI output');
+  });
+
+  it('SIGHUP with a good config starts new tokens; with a bad one keeps the old running and says why', async () => {
+    const account = refreshAccount(world, 'vo');
+    const a = tokenSection(world, 'a', 'vo', { scope: 'storage.read:/', min_lifetime: 60 });
+    await world.writeConfig(`${account}${a}`);
+    daemon = startDaemon(world);
+    await daemon.waitFor(/\[token a\] renewed/);
+    const b = tokenSection(world, 'b', 'vo', { scope: 'compute.read', min_lifetime: 60 });
+    await world.writeConfig(`${account}${a}${b}`);
+    let mark = daemon.stderr().length;
+    daemon.child.kill('SIGHUP');
+    await daemon.waitFor(/configuration loaded: 1 token\(s\) added, 0 removed, 0 changed/, mark);
+    await daemon.waitFor(/\[token b\] renewed/, mark);
+    assert.ok((await tokenExp(join(world.tokens, 'b.token'))) > Date.now() / 1000);
+
+    // A typo in a new section: refused with renew's message, the old configuration keeps running.
+    await world.writeConfig(`${account}${a}${b}[token c]\naccount = vo\n`);
+    mark = daemon.stderr().length;
+    daemon.child.kill('SIGHUP');
+    await daemon.waitFor(/new configuration refused; the previous one keeps running/, mark);
+    const said = daemon.stderr().slice(mark);
+    assert.match(said, /config\.ini line \d+: Config for \[token c\]: .*token_path/);
+    const renew = await runCli(['renew', '--config', world.config]);
+    assert.match(renew.stderr, /config\.ini line \d+: Config for \[token c\]: .*token_path/);
+    assert.equal(daemon.child.exitCode, null, 'the daemon is still running');
+
+    // Unreadable config: refused too.
+    await world.writeConfig('[account vo\n');
+    mark = daemon.stderr().length;
+    daemon.child.kill('SIGHUP');
+    await daemon.waitFor(/new configuration refused/, mark);
+
+    daemon.child.kill('SIGTERM');
+    const exit = await daemon.exited;
+    assert.deepEqual(exit, { code: 0, signal: null });
+    assert.match(daemon.stderr(), /daemon: stopped/);
+  });
+
+  it('SIGTERM while the issuer holds a refresh: finishes and saves it, exits 0, nothing lost', async () => {
+    await world.writeConfig(
+      `${refreshAccount(world, 'vo')}${tokenSection(world, 'a', 'vo', { scope: 'storage.read:/', min_lifetime: 60 })}`,
+    );
+    const credential = join(world.state, 'accounts', 'vo.cred');
+    const before = (await stat(credential)).mtimeMs;
+    world.issuer.setFault('slow');
+    const faulted = world.issuer.stats().faultedRequests;
+    daemon = startDaemon(world);
+    while (world.issuer.stats().faultedRequests === faulted && daemon.child.exitCode === null)
+      await sleep(20);
+    daemon.child.kill('SIGTERM');
+    await daemon.waitFor(/SIGTERM received: finishing the refresh in flight/);
+    // A second signal while the refresh is still held does not cut it short.
+    daemon.child.kill('SIGTERM');
+    const exit = await daemon.exited;
+    world.issuer.setFault('none');
+    assert.deepEqual(exit, { code: 0, signal: null });
+    assert.match(daemon.stderr(), /SIGTERM received again: still finishing the refresh in flight/);
+    // The held refresh was finished: token written, rotated refresh token saved.
+    assert.ok((await tokenExp(join(world.tokens, 'a.token'))) > Date.now() / 1000);
+    assert.ok((await stat(credential)).mtimeMs > before);
+    assert.equal(await storedRefreshTokenState(world, 'vo'), 'live');
+    const renew = await runCli(['renew', '--force', '--config', world.config]);
+    assert.equal(renew.code, 0, renew.stderr);
+    assert.equal(world.issuer.stats().reuseDetected, 0);
+    assert.equal(world.issuer.stats().revokedGrants, 0);
+  });
+});

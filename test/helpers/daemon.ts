@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { decodeToken } from '../../src/tokens/index.js';
+import { CLI, transcript } from './cli.js';
+import type { World } from './world.js';
+
+/** A running `tokenwarden daemon`, its stderr collected as it comes. */
+export interface DaemonProcess {
+  child: ChildProcess;
+  stderr(): string;
+  /** Waits until stderr matches (a safety net bounds the wait; no timing is asserted). */
+  waitFor(pattern: RegExp, from?: number): Promise<void>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function startDaemon(world: World, extra: string[] = []): DaemonProcess {
+  const child = spawn(process.execPath, [CLI, 'daemon', '--config', world.config, ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  child.stdout?.on('data', (d: Buffer) => transcript.push(d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('close', (code, signal) => {
+      transcript.push(err);
+      resolve({ code, signal });
+    });
+  });
+  return {
+    child,
+    stderr: () => err,
+    exited,
+    async waitFor(pattern, from = 0) {
+      for (let i = 0; i < 1500 && !pattern.test(err.slice(from)); i++) {
+        if (child.exitCode !== null) break;
+        await sleep(20);
+      }
+      assert.match(err.slice(from), pattern);
+    },
+  };
+}
+
+export async function tokenExp(path: string): Promise<number> {
+  const exp = decodeToken(await readFile(path, 'utf8')).claims.exp;
+  assert.equal(typeof exp, 'number');
+  return exp as number;
+}
