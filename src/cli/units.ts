@@ -61,7 +61,7 @@ function userUnitDirs(env: Record<string, string | undefined>, home: string): st
 export const command: Command = {
   name: 'units',
   summary:
-    'Print (or install) a systemd service + timer for `renew` and the cron line; --agent: a user unit.',
+    'Print (or install) a systemd service + timer for `renew` and the cron line; --daemon: the daemon service; --agent: a user unit.',
   usage:
     'units [--config PATH] [--user NAME] [--as osg-token-renewer] [--daemon [--listen HOST:PORT]] [--install] [--dir DIR] | units --agent [--install] [--dir DIR]',
   details: `The timer runs renew every 10 minutes with RandomizedDelaySec=3min, like osg-token-renewer's.
