@@ -1,4 +1,4 @@
-import { unlink } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { TokenwardenError } from '../errors.js';
 import { checkPathSafe, readFileIfExists, writeFileAtomic } from '../files/index.js';
@@ -31,10 +31,15 @@ export function daemonInfoPath(stateDir: string): string {
   return join(stateDir, DAEMON_INFO_FILE);
 }
 
-/** Writes daemon.json atomically (mode 0644: no secret in it), replacing any left by a dead daemon. */
+/**
+ * Writes daemon.json atomically (mode 0644: no secret in it), replacing any left by a dead daemon. The
+ * state directory is made (0700) when it does not exist yet, as a first renew would.
+ */
 export async function writeDaemonInfo(stateDir: string, info: DaemonInfo): Promise<void> {
   const checked = checkDaemonInfo(info);
   if (typeof checked === 'string') throw new TokenwardenError('INTERNAL', `daemon.json: ${checked}`);
+  await checkPathSafe(stateDir, 'write');
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
   await writeFileAtomic(daemonInfoPath(stateDir), `${JSON.stringify(checked, null, 2)}\n`, { mode: 0o644 });
 }
 

@@ -62,6 +62,11 @@ describe('daemon.json', () => {
     assert.equal((await stat(join(dir, 'daemon.json'))).mode & 0o777, 0o644);
     assert.deepEqual(await readDaemonInfo(dir), info());
     assert.equal(await readDaemonInfo(join(dir, 'elsewhere')), undefined);
+    // A daemon started before any renew makes its state directory, private.
+    const fresh = join(dir, 'new', 'state');
+    await writeDaemonInfo(fresh, info());
+    assert.equal((await stat(fresh)).mode & 0o777, 0o700);
+    assert.deepEqual(await readDaemonInfo(fresh), info());
   });
 
   it('is removed only by the daemon that wrote it', async () => {
