@@ -67,13 +67,13 @@ section that breaks no token); 2 bad command line; 3 the config file cannot be r
       io.err(`status: from the running daemon (pid ${info.pid}, ${info.url})\n`);
       const rows = sortRows(config, daemonRows(config, snapshot, now));
       const warnings = snapshot.warnings.map((w) => w.message);
-      return result(config, rows, others, {
+      return result(config, now, rows, others, {
         source: 'daemon',
         daemon: { pid: info.pid, url: info.url },
         warnings,
       });
     }
-    return result(config, sortRows(config, await fileRows(config, now)), others, { source: 'files' });
+    return result(config, now, sortRows(config, await fileRows(config, now)), others, { source: 'files' });
   },
 };
 
@@ -149,6 +149,7 @@ function sortRows(config: RenewerConfig, rows: Row[]): Row[] {
 
 function result(
   config: RenewerConfig,
+  now: number,
   rows: Row[],
   others: string[],
   from: { source: 'daemon' | 'files'; daemon?: { pid: number; url: string }; warnings?: string[] },
@@ -156,7 +157,7 @@ function result(
   const warnings = from.warnings ?? [];
   const bad = rows.some((r) => BAD_STATES.has(r.state)) || others.length > 0;
   const text = [
-    table(rows),
+    table(rows, now),
     ...others.map((m) => `problem: ${m}`),
     ...warnings.map((m) => `warning: ${m}`),
   ].join('\n');
@@ -269,13 +270,25 @@ function orphanProblems(config: RenewerConfig): string[] {
   return config.problems.filter((p) => !tokenErrors.has(p.error)).map((p) => p.error.message);
 }
 
-function table(rows: Row[]): string {
-  const head = ['TOKEN', 'ACCOUNT', 'STATE', 'EXPIRES IN', 'LAST RENEWAL', 'PATH', 'LAST ERROR'];
+function table(rows: Row[], now: number): string {
+  // A daemon knows when it renews each token next: a column of its own, only then.
+  const next = rows.some((r) => r.next_renewal !== undefined);
+  const head = [
+    'TOKEN',
+    'ACCOUNT',
+    'STATE',
+    'EXPIRES IN',
+    ...(next ? ['NEXT RENEWAL'] : []),
+    'LAST RENEWAL',
+    'PATH',
+    'LAST ERROR',
+  ];
   const body = rows.map((r) => [
     r.token,
     r.account || '-',
     r.state,
     r.expires_in === null ? '-' : formatDuration(r.expires_in),
+    ...(next ? [nextRenewal(r.next_renewal, now)] : []),
     r.last_renewal ?? '-',
     r.path || '-',
     r.last_error ?? (r.warning === null ? '' : `warning: ${r.warning}`),
@@ -287,4 +300,10 @@ function table(rows: Row[]): string {
       .join('  ')
       .trimEnd();
   return [fmt(head), ...body.map(fmt)].join('\n');
+}
+
+function nextRenewal(at: string | null | undefined, now: number): string {
+  if (at === null || at === undefined) return '-';
+  const left = Math.round(Date.parse(at) / 1000) - now;
+  return left <= 0 ? 'now' : `in ${formatDuration(left)}`;
 }

@@ -131,7 +131,8 @@ describe('status and a running daemon', () => {
     assert.equal(second?.warning, 'account vo needs a new login');
 
     const text = await status([]);
-    assert.match(text.stdout, /^TOKEN\s+ACCOUNT\s+STATE/);
+    assert.match(text.stdout, /^TOKEN\s+ACCOUNT\s+STATE\s+EXPIRES IN\s+NEXT RENEWAL\s+LAST RENEWAL/);
+    assert.match(text.stdout, /\nfirst\s+vo\s+ok\s+.*\s+in 3[23]m \d\ds\s/);
     assert.match(text.stdout, /\nsecond\s+vo\s+needs-login\s/);
     assert.match(text.stdout, /\nwarning: account vo needs a new login/);
   });
