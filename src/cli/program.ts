@@ -33,7 +33,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
     load: () => import('./discover.js'),
   },
   units: {
-    summary: 'print (or install) systemd units and the cron line for renew; --agent: a user unit',
+    summary:
+      'print (or install) systemd units and the cron line for renew; --daemon: the daemon service; --agent: a user unit',
     load: () => import('./units.js'),
   },
   agent: {

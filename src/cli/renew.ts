@@ -27,6 +27,9 @@ import {
 import { EXIT_CODES } from './exit.js';
 import { CONFIG_OPTION, clientSecretOf, JSON_OPTION, loadConfig, storeForConfig } from './shared.js';
 
+/** Accounts whose password or client-secret files are read at once. */
+const ACCOUNT_FILE_READERS = 16;
+
 /** Tokens named in the "stopped" line; the rest are counted. */
 const STOPPED_NAMES_SHOWN = 20;
 
@@ -181,26 +184,37 @@ export async function readAccountFiles(
   const passwords = new Map<string, Secret>();
   const passwordIdentities = new Map<string, string>();
   const unusable = new Map<string, TokenwardenError>();
-  const names = new Set(
-    config.tokens.filter((t) => only.length === 0 || only.includes(t.name)).map((t) => t.account),
-  );
-  for (const name of names) {
-    const account = config.accounts.get(name);
-    if (account === undefined) continue;
-    const context = configPlace(config.file, account.line, `account ${account.name}`);
-    try {
-      if (account.kind === 'refresh') {
-        const identity = await passwordFileIdentity(account.passwordFile);
-        passwords.set(name, await readPasswordFile(account.passwordFile, context, warnings));
-        if (identity !== undefined) passwordIdentities.set(name, identity);
-      } else if (account.clientSecretFile !== undefined) {
-        await readClientSecretFile(account.clientSecretFile, context, warnings);
+  const names = [
+    ...new Set(config.tokens.filter((t) => only.length === 0 || only.includes(t.name)).map((t) => t.account)),
+  ];
+  // Accounts are read a few at a time rather than one after another: each read is several small
+  // syscalls, and a timer's run with nothing due spends most of its time waiting on them. Warnings are
+  // kept per account and merged in config order, each file once, as a sequential read would give them.
+  const perAccount: ConfigWarning[][] = names.map(() => []);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < names.length; i = next++) {
+      const name = names[i] as string;
+      const account = config.accounts.get(name);
+      if (account === undefined) continue;
+      const context = configPlace(config.file, account.line, `account ${account.name}`);
+      const found = perAccount[i] as ConfigWarning[];
+      try {
+        if (account.kind === 'refresh') {
+          const identity = await passwordFileIdentity(account.passwordFile);
+          passwords.set(name, await readPasswordFile(account.passwordFile, context, found));
+          if (identity !== undefined) passwordIdentities.set(name, identity);
+        } else if (account.clientSecretFile !== undefined) {
+          await readClientSecretFile(account.clientSecretFile, context, found);
+        }
+      } catch (err) {
+        if (!(err instanceof TokenwardenError)) throw err;
+        unusable.set(name, err);
       }
-    } catch (err) {
-      if (!(err instanceof TokenwardenError)) throw err;
-      unusable.set(name, err);
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(ACCOUNT_FILE_READERS, names.length) }, worker));
+  for (const w of perAccount.flat()) if (!warnings.some((o) => o.file === w.file)) warnings.push(w);
   return { passwords, passwordIdentities, unusable };
 }
 

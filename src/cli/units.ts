@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   DEFAULT_ROOT_STATE_DIR,
+  DEFAULT_TIMEOUT_SECONDS,
   findConfigPath,
   loadRenewerConfig,
   OSG_CONFIG_PATH,
@@ -60,9 +61,9 @@ function userUnitDirs(env: Record<string, string | undefined>, home: string): st
 export const command: Command = {
   name: 'units',
   summary:
-    'Print (or install) a systemd service + timer for `renew` and the cron line; --agent: a user unit.',
+    'Print (or install) a systemd service + timer for `renew` and the cron line; --daemon: the daemon service; --agent: a user unit.',
   usage:
-    'units [--config PATH] [--user NAME] [--as osg-token-renewer] [--install] [--dir DIR] | units --agent [--install] [--dir DIR]',
+    'units [--config PATH] [--user NAME] [--as osg-token-renewer] [--daemon [--listen HOST:PORT]] [--install] [--dir DIR] | units --agent [--install] [--dir DIR]',
   details: `The timer runs renew every 10 minutes with RandomizedDelaySec=3min, like osg-token-renewer's.
 The service is a hardened oneshot with TimeoutStartSec; it may write only the token directories and the
 state directory of the config (for --user, the one renew finds when run as that user: state_dir of
@@ -78,6 +79,13 @@ as User=/Group=${OSG_UNITS.user} (or --user and its primary group) with ${OSG_CO
 .service.d/) keep applying; then run: systemctl daemon-reload && systemctl reenable osg-token-renewer.timer
 && systemctl restart osg-token-renewer.timer. To go back, remove the two files and run the same commands.
 
+--daemon gives instead one service, tokenwarden-daemon.service, that runs \`tokenwarden daemon --config
+PATH\` (with --listen HOST:PORT when given) under the same sandbox and --user/--as handling: Type=simple
+(readiness is the daemon's /readyz; Node cannot send systemd's ready notification without a native
+addon), Restart=on-failure, \`systemctl reload\` sends SIGHUP (the config is re-read; a bad one is refused
+and the old one kept), and TimeoutStopSec lets a SIGTERM drain finish the refresh in flight and its save.
+The daemon does the timer's work: run one or the other.
+
 --agent gives instead a systemd user unit that runs the agent (tokenwarden agent --foreground) with its
 socket at $XDG_RUNTIME_DIR/tokenwarden/agent.sock; --install writes it into --dir (default
 ~/.config/systemd/user). Accounts are loaded with \`tokenwarden add\` after each start.`,
@@ -89,6 +97,12 @@ socket at $XDG_RUNTIME_DIR/tokenwarden/agent.sock; --install writes it into --di
       valueName: 'NAME',
       description: `osg-token-renewer: its unit names, User=/Group=${OSG_UNITS.user} and config`,
     },
+    daemon: { type: 'boolean', description: 'a service running `tokenwarden daemon` instead of the timer' },
+    listen: {
+      type: 'string',
+      valueName: 'HOST:PORT',
+      description: 'with --daemon: where the daemon serves its page and /metrics (default its own)',
+    },
     agent: { type: 'boolean', description: 'the systemd user unit of the agent instead' },
     install: { type: 'boolean', description: 'write the unit files instead of printing them' },
     dir: {
@@ -98,6 +112,18 @@ socket at $XDG_RUNTIME_DIR/tokenwarden/agent.sock; --install writes it into --di
     },
   },
   async run(args, io) {
+    const daemon = boolOpt(args, 'daemon');
+    const listen = stringOpt(args, 'listen');
+    if (daemon && boolOpt(args, 'agent')) {
+      throw new TokenwardenError('USAGE', '--daemon and --agent: give one of them');
+    }
+    if (listen !== undefined && !daemon) throw new TokenwardenError('USAGE', '--listen goes with --daemon');
+    // It lands in ExecStart=: one word, HOST:PORT (IPv6 in brackets), nothing systemd would split or expand.
+    if (listen !== undefined && !/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(listen)) {
+      throw new TokenwardenError('USAGE', `--listen ${JSON.stringify(listen)}: expected HOST:PORT`, {
+        hint: 'for example --listen 127.0.0.1:9464, or --listen [::1]:9464',
+      });
+    }
     if (boolOpt(args, 'agent')) return agentUnit(args, io);
     const as = stringOpt(args, 'as');
     if (as !== undefined && as !== 'osg-token-renewer') {
@@ -112,6 +138,14 @@ socket at $XDG_RUNTIME_DIR/tokenwarden/agent.sock; --install writes it into --di
     const user = userName ?? io.env.USER ?? (io.uid === 0 ? 'root' : String(io.uid));
     // osg-token-renewer's unit names its group too (Group=osg-token-svc): the user's primary group.
     const group = osg && account ? await groupName(account.gid) : undefined;
+    if (daemon) {
+      const timer = osg ? OSG_UNITS.timer : 'tokenwarden-renew.timer';
+      const units = renderDaemonUnit(config, user, executable(), {
+        ...(group === undefined ? {} : { group }),
+        ...(listen === undefined ? {} : { listen }),
+      });
+      return daemonResult(args, io, units, timer);
+    }
     const units = renderUnits(config, user, executable(), osg ? { names: OSG_UNITS, group } : {});
     if (boolOpt(args, 'install')) {
       const given = stringOpt(args, 'dir');
@@ -154,6 +188,39 @@ socket at $XDG_RUNTIME_DIR/tokenwarden/agent.sock; --install writes it into --di
     return { text, json: { files: units.files, cron: units.cron } };
   },
 };
+
+/** Prints or installs the daemon's unit; says to stop the timer, since the daemon does its work. */
+async function daemonResult(
+  args: ParsedArgs,
+  io: CliIO,
+  units: { files: Record<string, string>; writable: string[] },
+  timer: string,
+): Promise<CommandResult> {
+  const onlyOne = `the daemon does the timer's work: stop the timer, so that one renewer schedules: systemctl disable --now ${timer}`;
+  if (boolOpt(args, 'install')) {
+    const given = stringOpt(args, 'dir');
+    const dir = given ?? '/etc/systemd/system';
+    const warnings = await unitDirWarnings(dir, SYSTEM_UNIT_DIRS);
+    await installUnits(dir, units.files, given !== undefined);
+    const missing = await missingPaths(units.writable);
+    for (const w of [...warnings, ...missing]) io.err(`tokenwarden: warning: ${w}\n`);
+    const next = [
+      `next: systemctl daemon-reload && systemctl enable --now ${DAEMON_UNIT}`,
+      onlyOne,
+      `check: systemctl status ${DAEMON_UNIT}; journalctl -u ${DAEMON_UNIT}; reload the config: systemctl reload ${DAEMON_UNIT}`,
+    ];
+    return {
+      text: [`wrote ${DAEMON_UNIT} into ${dir}`, ...next].join('\n'),
+      json: { dir, files: Object.keys(units.files), warnings: [...warnings, ...missing], next },
+    };
+  }
+  const text = [
+    ...Object.entries(units.files).map(([name, body]) => `# ${name}\n${body}`),
+    `# then: systemctl daemon-reload && systemctl enable --now ${DAEMON_UNIT}`,
+    `# ${onlyOne}`,
+  ].join('\n');
+  return { text, json: { files: units.files, next: onlyOne } };
+}
 
 /**
  * The config as renew will see it when the units run it as `userName`: that user's uid, home and the
@@ -316,6 +383,92 @@ export function renderUnits(
   options: { names?: UnitNames; group?: string } = {},
 ): { files: Record<string, string>; cron: string; writable: string[] } {
   const names = options.names ?? { service: 'tokenwarden-renew.service', timer: 'tokenwarden-renew.timer' };
+  const sandbox = serviceSandbox(config);
+  const service = `[Unit]
+Description=tokenwarden: renew the bearer tokens of ${config.file}
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=oneshot
+User=${user}
+${options.group ? `Group=${options.group}\n` : ''}ExecStart=${exe} renew --config ${config.file}
+# A run has its own deadline (renew --timeout, 600 s); this is the outer bound.
+TimeoutStartSec=15min
+${sandbox.text}`;
+  const timer = `[Unit]
+Description=tokenwarden: renew bearer tokens every 10 minutes
+
+[Timer]
+OnBootSec=1min
+OnUnitActiveSec=10min
+RandomizedDelaySec=3min
+Persistent=true
+
+[Install]
+WantedBy=timers.target
+`;
+  const cron = `*/10 * * * * ${user} ${exe} renew --config ${config.file} >/dev/null`;
+  return { files: { [names.service]: service, [names.timer]: timer }, cron, writable: sandbox.writable };
+}
+
+/** The daemon's unit name: osg-token-renewer never had a daemon, so `--as` keeps it. */
+export const DAEMON_UNIT = 'tokenwarden-daemon.service';
+
+/** Saving a rotated refresh token is retried for about this long when the store fails (renewal/refresh.ts). */
+const SAVE_RETRY_SECONDS = 30;
+
+/**
+ * The unit of `tokenwarden daemon`: the same sandbox as the renew service (it writes the same token,
+ * credential and state directories, and daemon.json in the state directory), restarted on failure,
+ * reloaded with SIGHUP.
+ *
+ * Type=simple, not Type=notify: telling systemd "ready" takes a datagram on $NOTIFY_SOCKET, which Node
+ * cannot send without a native addon (its dgram module has no AF_UNIX), and spawning `systemd-notify
+ * --ready` instead needs NotifyAccess=all, which lets any process of the unit claim readiness, and is
+ * racy (systemd may not attribute a message whose sender already exited). Readiness is the daemon's
+ * /readyz instead. TimeoutStopSec covers the drain on SIGTERM: the requests in flight end within their
+ * account's timeout, and a rotated refresh token whose save failed is retried for about
+ * SAVE_RETRY_SECONDS; a margin on top, so that systemd's SIGKILL never cuts a save short.
+ */
+export function renderDaemonUnit(
+  config: RenewerConfig,
+  user: string,
+  exe: string,
+  options: { group?: string; listen?: string } = {},
+): { files: Record<string, string>; writable: string[] } {
+  const sandbox = serviceSandbox(config);
+  const timeouts = [...config.accounts.values()].map((a) => a.timeoutSeconds);
+  const drain = Math.max(DEFAULT_TIMEOUT_SECONDS, ...timeouts) + SAVE_RETRY_SECONDS + 15;
+  const listen = options.listen === undefined ? '' : ` --listen ${options.listen}`;
+  const service = `[Unit]
+Description=tokenwarden daemon: keep the bearer tokens of ${config.file} renewed
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+# simple, not notify: Node cannot send sd_notify without a native addon; readiness is GET /readyz.
+Type=simple
+User=${user}
+${options.group ? `Group=${options.group}\n` : ''}ExecStart=${exe} daemon --config ${config.file}${listen}
+# SIGHUP re-reads the config; a bad one is refused and the old one keeps running.
+ExecReload=/bin/kill -HUP $MAINPID
+Restart=on-failure
+RestartSec=5s
+# SIGTERM drains: the request in flight (the account's timeout) and its save (retried ~${SAVE_RETRY_SECONDS} s) finish.
+TimeoutStopSec=${drain}s
+${sandbox.text}
+[Install]
+WantedBy=multi-user.target
+`;
+  return { files: { [DAEMON_UNIT]: service }, writable: sandbox.writable };
+}
+
+/**
+ * The sandbox both services share: read-only system and home, writable only where renewing writes.
+ * `writable` lists the ReadWritePaths= directories, which must exist before the first start.
+ */
+function serviceSandbox(config: RenewerConfig): { text: string; writable: string[] } {
   // Everything renew writes: the state directory (locks, status, default credentials), each token's
   // directory, and each credential_file's directory. A credential that could not be written back after
   // a refresh would lose its rotated refresh token, so none may be left read-only.
@@ -332,18 +485,7 @@ export function renderUnits(
   const systemdState = config.stateDir === DEFAULT_ROOT_STATE_DIR;
   const chown = config.tokens.some((t) => t.owner !== undefined || t.group !== undefined);
   const inTmp = writable.some((d) => d === '/tmp' || d.startsWith('/tmp/'));
-  const service = `[Unit]
-Description=tokenwarden: renew the bearer tokens of ${config.file}
-Wants=network-online.target
-After=network-online.target
-
-[Service]
-Type=oneshot
-User=${user}
-${options.group ? `Group=${options.group}\n` : ''}ExecStart=${exe} renew --config ${config.file}
-# A run has its own deadline (renew --timeout, 600 s); this is the outer bound.
-TimeoutStartSec=15min
-UMask=0077
+  const text = `UMask=0077
 NoNewPrivileges=yes
 ProtectSystem=strict
 ReadWritePaths=${writable.filter((d) => !(systemdState && d === config.stateDir)).join(' ')}
@@ -363,22 +505,5 @@ LockPersonality=yes
 SystemCallArchitectures=native
 CapabilityBoundingSet=${chown ? 'CAP_CHOWN CAP_FOWNER' : ''}
 `;
-  const timer = `[Unit]
-Description=tokenwarden: renew bearer tokens every 10 minutes
-
-[Timer]
-OnBootSec=1min
-OnUnitActiveSec=10min
-RandomizedDelaySec=3min
-Persistent=true
-
-[Install]
-WantedBy=timers.target
-`;
-  const cron = `*/10 * * * * ${user} ${exe} renew --config ${config.file} >/dev/null`;
-  return {
-    files: { [names.service]: service, [names.timer]: timer },
-    cron,
-    writable: writable.filter((d) => !(systemdState && d === config.stateDir)),
-  };
+  return { text, writable: writable.filter((d) => !(systemdState && d === config.stateDir)) };
 }

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { TokenwardenError } from '../errors.js';
 
@@ -36,11 +35,15 @@ function idIn(text: string, name: string): number | undefined {
 function getent(db: 'passwd' | 'group', name: string): Promise<number | undefined> {
   // A name starting with "-" would be read as an option; such names are not valid accounts anyway.
   if (name.startsWith('-') || name.includes(':')) return Promise.resolve(undefined);
-  return new Promise((resolve) => {
-    execFile('getent', [db, name], { timeout: 10_000 }, (err, stdout) => {
-      resolve(err ? undefined : idIn(stdout, name));
-    });
-  });
+  // child_process only when a name is not in the local files: most runs never need it.
+  return import('node:child_process').then(
+    ({ execFile }) =>
+      new Promise((resolve) => {
+        execFile('getent', [db, name], { timeout: 10_000 }, (err, stdout) => {
+          resolve(err ? undefined : idIn(stdout, name));
+        });
+      }),
+  );
 }
 
 export function resolveUid(user: string, passwdFile = '/etc/passwd'): Promise<number> {

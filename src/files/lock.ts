@@ -2,7 +2,6 @@ import { constants, realpathSync } from 'node:fs';
 import { type FileHandle, mkdir, open, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { flock } from 'fs-ext';
 import { TokenwardenError } from '../errors.js';
 import { errnoCode, fileIoError } from './io-error.js';
 import { checkPathSafe } from './path-safety.js';
@@ -138,8 +137,16 @@ async function openLockFile(path: string): Promise<FileHandle> {
   }
 }
 
+/**
+ * fs-ext is a native addon: loaded on the first lock taken, so that a process that never locks (a
+ * `renew` whose tokens are all fresh, `status`, `inspect`) does not pay for loading it.
+ */
+let fsExt: Promise<typeof import('fs-ext')> | undefined;
+
 /** One non-blocking attempt: true when we now hold the lock, false when another holder has it. */
-function tryLock(fd: number, path: string): Promise<boolean> {
+async function tryLock(fd: number, path: string): Promise<boolean> {
+  fsExt ??= import('fs-ext');
+  const { flock } = await fsExt;
   return new Promise((resolve, reject) => {
     flock(fd, 'exnb', (err) => {
       if (!err) resolve(true);

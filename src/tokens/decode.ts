@@ -1,4 +1,8 @@
-import { decodeJwt, decodeProtectedHeader, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
+// The two decoders by their own entry points: jose's index loads every JWS/JWE/JWK module (~45 files),
+// which `renew` would pay on every run just to read `exp` from its token files.
+import { decodeProtectedHeader } from 'jose/decode/protected_header';
+import { decodeJwt } from 'jose/jwt/decode';
 import { TokenwardenError } from '../errors.js';
 
 export interface DecodedToken {
