@@ -1,15 +1,19 @@
-import type { ConfigWarning } from '../config/index.js';
+import type { ConfigWarning, RenewerConfig, WebhookConfig } from '../config/index.js';
 import { TokenwardenError } from '../errors.js';
 import type { DaemonConfig, DaemonEvent } from '../renewal/daemon.js';
+import { removeDaemonInfo, writeDaemonInfo } from '../renewal/daemon-info.js';
 import { formatDuration } from '../tokens/index.js';
-import { type CliIO, type Command, countOpt, type ParsedArgs, printWarnings } from './command.js';
+import type { WebServer } from '../web/index.js';
+import type { WebhookNotifier } from '../web/webhook.js';
+import { type CliIO, type Command, countOpt, type ParsedArgs, printWarnings, stringOpt } from './command.js';
 import { readAccountFiles } from './renew.js';
 import { CONFIG_OPTION, clientSecretOf, loadConfig, storeForConfig } from './shared.js';
 
 export const command: Command = {
   name: 'daemon',
   summary: 'Keep every [token] of config.ini renewed, each on its own schedule (long-running).',
-  usage: 'daemon [--config PATH] [--concurrency N] [--retry-base SECS] [--retry-max SECS]',
+  usage:
+    'daemon [--config PATH] [--listen HOST:PORT|none] [--tls-cert FILE --tls-key FILE] [--concurrency N] [--retry-base SECS] [--retry-max SECS]',
   details: `Runs the work of renew continuously. Each [token] is renewed on its own timer: at
 max(exp - min_lifetime, iat + half its lifetime), minus a small random jitter (at most 5 minutes and a
 tenth of the lifetime) so tokens issued together do not all come due together; a missing or expired
@@ -27,6 +31,14 @@ stop, new ones start and changed ones are rescheduled; a refresh in flight is fi
 SIGTERM or SIGINT: start nothing new, finish and save the refresh in flight, exit 0. A second signal
 only says it is still finishing (a refresh the issuer answered must be saved, or its rotated refresh
 token is lost); SIGKILL stops it at once, at that risk.
+HTTP (--listen, 127.0.0.1:9871 by default; none: no HTTP): / is a status page (every token, its time
+left as a bar, state, last error, next renewal; reloads itself), /api/status the same as JSON,
+/metrics Prometheus metrics, /healthz liveness, /readyz readiness (a config is loaded and the state
+directory can be used). Nothing served holds a secret. Listening beyond loopback needs --tls-cert and
+--tls-key. While it serves, its address is in daemon.json in the state directory, and status for the
+same config.ini asks it. Warnings (an account that needs a login, an issuer failing for longer than a
+token has left, a refresh token near its expiry) are shown on the page and in /metrics, and POSTed as
+JSON to webhook_url ([DEFAULT] of config.ini) when they appear and when they clear.
 Logs one line per event on stderr (renewed, failed and when it is retried, reload); never a secret.`,
   options: {
     ...CONFIG_OPTION,
@@ -40,6 +52,17 @@ Logs one line per event on stderr (renewed, failed and when it is retried, reloa
       valueName: 'SECS',
       description: 'first retry delay after a transient failure (default 10)',
     },
+    listen: {
+      type: 'string',
+      valueName: 'HOST:PORT',
+      description: `where the status page, /metrics, /healthz and /readyz are served (default ${'127.0.0.1:9871'}; none: no HTTP)`,
+    },
+    'tls-cert': {
+      type: 'string',
+      valueName: 'FILE',
+      description: 'serve HTTPS with this PEM certificate (chain); needed to listen beyond loopback',
+    },
+    'tls-key': { type: 'string', valueName: 'FILE', description: 'the PEM private key of --tls-cert' },
     'retry-max': {
       type: 'string',
       valueName: 'SECS',
@@ -53,52 +76,169 @@ Logs one line per event on stderr (renewed, failed and when it is retried, reloa
     if (backoffCapSeconds < backoffBaseSeconds) {
       throw new TokenwardenError('USAGE', '--retry-max must not be less than --retry-base');
     }
-    const [{ createDaemon }, { onStopSignals }] = await Promise.all([
+    const listen = parseListen(stringOpt(args, 'listen') ?? DEFAULT_LISTEN);
+    const tls = tlsOptions(args);
+    const [
+      { createDaemon },
+      { createDaemonHttp, instrumentFetch },
+      { onSignals },
+      { createMetrics },
+      web,
+      log,
+    ] = await Promise.all([
       import('../renewal/daemon.js'),
+      import('../renewal/daemon-http.js'),
       import('../signals/index.js'),
+      import('../web/metrics.js'),
+      import('../web/webhook.js'),
+      import('../log/index.js'),
     ]);
+    const httpLog = log.createLog([log.consoleSink(io.env)]);
+    const metrics = createMetrics();
     let stopped: (signal: NodeJS.Signals) => void = () => {};
     const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
       stopped = resolve;
     });
+    // The configuration in force is the one of the last load the daemon accepted (started, reloaded).
+    let offered: RenewerConfig | undefined;
+    let accepted: RenewerConfig | undefined;
+    let webhookUrl: string | undefined;
+    let notifier: WebhookNotifier | undefined;
+    const useWebhook = async (config: WebhookConfig | undefined) => {
+      const url = config?.url.reveal();
+      if (url === webhookUrl) return;
+      await notifier?.close();
+      notifier = undefined;
+      webhookUrl = url;
+      if (config === undefined) return;
+      notifier = web.createWebhookNotifier({
+        url: config.url,
+        timeoutMs: config.timeoutSeconds * 1000,
+        service: 'tokenwarden daemon',
+        log: (e) => {
+          if (e.event === 'webhook-failed' || e.event === 'webhook-dropped') {
+            io.err(`tokenwarden: daemon: ${e.event} ${e.target} (${e.kind}, ${e.group})\n`);
+          }
+        },
+      });
+    };
+    let daemon: ReturnType<typeof createDaemon> | undefined;
+    const notify = () => {
+      if (notifier !== undefined && daemon !== undefined) notifier.update(daemon.snapshot().warnings);
+    };
+    daemon = createDaemon({
+      load: async () => {
+        const loaded = await loadDaemonConfig(args, io);
+        offered = loaded.config;
+        return loaded;
+      },
+      fetch: instrumentFetch(fetch, (issuer, seconds, outcome) =>
+        metrics.observeIssuerRequest(issuer, seconds, outcome),
+      ),
+      log: (event) => {
+        if (event.type === 'renewed') metrics.observeRenewal(event.account, 'renewed');
+        if (event.type === 'failed') metrics.observeRenewal(event.account, 'failed', event.error.code);
+        if (event.type === 'started' || event.type === 'reloaded') {
+          accepted = offered;
+          void useWebhook(accepted?.webhook).then(notify);
+        }
+        const line = formatDaemonEvent(event, Date.now() / 1000);
+        if (line !== undefined) io.err(`${line}\n`);
+        notify();
+      },
+      concurrency,
+      backoffBaseSeconds,
+      backoffCapSeconds,
+    });
+    const running = daemon;
     // Taken before the first renewal: a stop asked during start-up still finishes cleanly.
-    const signals = onStopSignals({
+    const signals = onSignals({
       onStop: (signal) => {
         io.err(`tokenwarden: daemon: ${signal} received: finishing the refresh in flight, then exiting\n`);
         stopped(signal);
       },
       onRepeat: (signal) =>
         io.err(`tokenwarden: daemon: ${signal} received again: still finishing the refresh in flight\n`),
-    });
-    // Timers are unref'd; this keeps the process up while it waits for them.
-    const keepAlive = setInterval(() => {}, 1 << 30);
-    const daemon = createDaemon({
-      load: () => loadDaemonConfig(args, io),
-      log: (event) => {
-        const line = formatDaemonEvent(event, Date.now() / 1000);
-        if (line !== undefined) io.err(`${line}\n`);
+      onReload: async () => {
+        io.err('tokenwarden: daemon: SIGHUP received: loading the configuration again\n');
+        await running.reload();
       },
-      concurrency,
-      backoffBaseSeconds,
-      backoffCapSeconds,
     });
-    const onHangup = () => {
-      io.err('tokenwarden: daemon: SIGHUP received: loading the configuration again\n');
-      void daemon.reload();
-    };
+    // Timers are unref'd; this keeps the process up while it waits for them. It also re-sends the
+    // warnings, since an outage becomes one by time passing, not by an event.
+    const keepAlive = setInterval(notify, 30_000);
+    let http: WebServer | undefined;
+    let info: { stateDir: string } | undefined;
     try {
-      await daemon.start();
-      process.on('SIGHUP', onHangup);
+      await running.start();
+      if (listen !== undefined) {
+        http = createDaemonHttp({
+          daemon: running,
+          metrics,
+          host: listen.host,
+          port: listen.port,
+          ...(tls ? { tls } : {}),
+          log: httpLog,
+        });
+        const url = await http.listen();
+        io.err(`tokenwarden: daemon: serving ${url.href} (status page; ${url.href}metrics for Prometheus)\n`);
+        const snapshot = running.snapshot();
+        if (accepted !== undefined && snapshot.configFile !== undefined) {
+          info = { stateDir: accepted.stateDir };
+          await writeDaemonInfo(accepted.stateDir, {
+            pid: process.pid,
+            url: url.href,
+            config: snapshot.configFile,
+            startedAt: snapshot.startedAt,
+          }).catch((err: unknown) => {
+            io.err(`tokenwarden: daemon: warning: status cannot find this daemon: ${messageOf(err)}\n`);
+            info = undefined;
+          });
+        }
+      }
       await stopSignal;
     } finally {
-      process.off('SIGHUP', onHangup);
-      await daemon.close();
+      if (info !== undefined) await removeDaemonInfo(info.stateDir, process.pid).catch(() => {});
+      await signals.reloaded();
+      await Promise.allSettled([running.close(), http?.close()]);
+      await notifier?.close();
       clearInterval(keepAlive);
       signals.dispose();
+      httpLog.close();
     }
     return { exitCode: 0 };
   },
 };
+
+const DEFAULT_LISTEN = '127.0.0.1:9871';
+
+/** `HOST:PORT` (IPv6 in brackets), or `none` for no HTTP at all. */
+function parseListen(value: string): { host: string; port: number } | undefined {
+  if (value === 'none') return undefined;
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[3]) : Number.NaN;
+  if (!m || port > 65535) {
+    throw new TokenwardenError(
+      'USAGE',
+      `--listen ${value}: expected HOST:PORT (for example 127.0.0.1:9871, [::1]:9871), or none`,
+    );
+  }
+  return { host: (m[1] ?? m[2]) as string, port };
+}
+
+function tlsOptions(args: ParsedArgs): { certFile: string; keyFile: string } | undefined {
+  const certFile = stringOpt(args, 'tls-cert');
+  const keyFile = stringOpt(args, 'tls-key');
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) {
+    throw new TokenwardenError('USAGE', '--tls-cert and --tls-key go together: give both, or neither');
+  }
+  return { certFile, keyFile };
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
 
 /** config.ini as renew loads it (broken sections collected), its secret files read, and a store for it. */
 async function loadDaemonConfig(args: ParsedArgs, io: CliIO): Promise<DaemonConfig> {

@@ -1,10 +1,12 @@
-import { stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import type { AccountConfig, RenewerConfig, TokenConfig } from '../config/index.js';
 import { TokenwardenError } from '../errors.js';
 import { readFileIfExists } from '../files/index.js';
 import type { CredentialStore } from '../store/index.js';
 import { type DecodedToken, decodeToken } from '../tokens/index.js';
 import type { CredentialRow, GroupStatus, StatusError, StatusSnapshot } from '../web/status-model.js';
+import { computeWarnings } from '../web/warnings.js';
 import { type Alarm, type DaemonTimers, NODE_TIMERS, setAlarm } from './daemon-alarm.js';
 import { credentialFileIdentity, passwordFileIdentity } from './health.js';
 import { renewReason } from './policy.js';
@@ -91,6 +93,11 @@ export interface Daemon {
   /** Stops: starts nothing new, lets the refresh in flight finish and be saved, closes the stores. Idempotent. */
   close(): Promise<void>;
   snapshot(): StatusSnapshot;
+  /**
+   * Why the daemon is not ready to renew, or undefined when it is: a configuration is loaded and its
+   * state directory (where the credentials and their locks live) can be reached.
+   */
+  notReady(): Promise<StatusError | undefined>;
   /**
    * Resolves once nothing is in progress (no renewal, file read or reload): for tests that drive the
    * timers by hand, and for a host that wants to know the work a timer started is done.
@@ -661,6 +668,17 @@ export function createDaemon(options: DaemonOptions): Daemon {
         await Promise.allSettled([...runs, ...pending]);
       }
     },
+    async notReady() {
+      if (gen === undefined) return { code: 'NOT_READY', message: 'no configuration is loaded yet' };
+      const dir = gen.loaded.config.stateDir;
+      try {
+        await access(dir, constants.R_OK | constants.W_OK | constants.X_OK);
+        return undefined;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? 'unreachable';
+        return { code: 'STORE_UNREACHABLE', message: `the state directory ${dir} cannot be used (${code})` };
+      }
+    },
     snapshot() {
       const rows: CredentialRow[] = [];
       for (const [name, e] of tokens) {
@@ -701,7 +719,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
           issuerFailingSince: a.issuerFailingSince,
         }),
       );
-      return clean({
+      const snapshot: StatusSnapshot = clean({
         service: 'daemon' as const,
         generatedAt: Math.floor(now()),
         startedAt: Math.floor(startedAt),
@@ -712,6 +730,8 @@ export function createDaemon(options: DaemonOptions): Daemon {
         groups,
         warnings: [],
       });
+      snapshot.warnings = computeWarnings(snapshot, snapshot.generatedAt);
+      return snapshot;
     },
   };
 }

@@ -13,10 +13,14 @@ export interface DaemonProcess {
   /** Waits until stderr matches (a safety net bounds the wait; no timing is asserted). */
   waitFor(pattern: RegExp, from?: number): Promise<void>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The base URL the daemon serves on (from its `serving URL` line); waits for it. */
+  url(): Promise<string>;
 }
 
+/** Starts the daemon on world's config; it serves HTTP on a free loopback port unless `extra` says --listen. */
 export function startDaemon(world: World, extra: string[] = []): DaemonProcess {
-  const child = spawn(process.execPath, [CLI, 'daemon', '--config', world.config, ...extra], {
+  const listen = extra.includes('--listen') ? [] : ['--listen', '127.0.0.1:0'];
+  const child = spawn(process.execPath, [CLI, 'daemon', '--config', world.config, ...listen, ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
@@ -30,16 +34,22 @@ export function startDaemon(world: World, extra: string[] = []): DaemonProcess {
       resolve({ code, signal });
     });
   });
+  const waitFor = async (pattern: RegExp, from = 0) => {
+    for (let i = 0; i < 1500 && !pattern.test(err.slice(from)); i++) {
+      if (child.exitCode !== null) break;
+      await sleep(20);
+    }
+    assert.match(err.slice(from), pattern);
+  };
   return {
     child,
     stderr: () => err,
     exited,
-    async waitFor(pattern, from = 0) {
-      for (let i = 0; i < 1500 && !pattern.test(err.slice(from)); i++) {
-        if (child.exitCode !== null) break;
-        await sleep(20);
-      }
-      assert.match(err.slice(from), pattern);
+    waitFor,
+    async url() {
+      const serving = /daemon: serving (\S+) /;
+      await waitFor(serving);
+      return (serving.exec(err) as RegExpExecArray)[1] as string;
     },
   };
 }
