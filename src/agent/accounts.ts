@@ -1,7 +1,7 @@
+import type { ClientCache } from '../credentials/index.js';
 import { TokenwardenError } from '../errors.js';
 import type { Secret } from '../secret.js';
 import { type CredentialStore, createFileStore } from '../store/index.js';
-import type { ClientCache } from './clients.js';
 
 /**
  * An account loaded into the agent: its store (key derived once, kept in memory). No OAuth client is
@@ -27,6 +27,9 @@ export interface LoadOptions {
   configPath?: string | undefined;
   lifetimeSeconds: number | undefined;
   clients: ClientCache;
+  /** Deadline and fetch of the discovery request. */
+  timeoutSeconds: number;
+  fetch?: typeof fetch | undefined;
   clock: () => number;
 }
 
@@ -63,7 +66,7 @@ export async function loadAccount(options: LoadOptions): Promise<LoadedAccount> 
         },
       );
     }
-    await options.clients.get(record);
+    await options.clients.forRecord(record, { timeoutSeconds: options.timeoutSeconds, fetch: options.fetch });
     const now = options.clock();
     return {
       name: options.name,

@@ -1,15 +1,24 @@
 import { dirname } from 'node:path';
-import type * as oc from 'openid-client';
 import {
   type AccountConfig,
   type BrokenToken,
   configError,
   configFailure,
-  missingCredentialHint,
   type RefreshAccountConfig,
   type RenewerConfig,
   type TokenConfig,
 } from '../config/index.js';
+import {
+  asError,
+  ClientCache,
+  credentialError,
+  expiryOf,
+  mintToken,
+  needsLoginError,
+  noCredentialYet,
+  openSession,
+  type Session,
+} from '../credentials/index.js';
 import { TokenwardenError } from '../errors.js';
 import {
   checkPathSafe,
@@ -24,9 +33,9 @@ import {
 // Types only: the OIDC client (openid-client) is loaded when an account has work, so that a run whose
 // tokens are all fresh stays cheap. explain.ts imports no client.
 import { accountErrorContext, explainOAuthError } from '../oidc/explain.js';
-import type { RequestContext, TokenRequest, TokenResponse } from '../oidc/index.js';
+import type { RequestContext } from '../oidc/index.js';
 import type { Secret } from '../secret.js';
-import type { AccountRecord, CredentialStore } from '../store/index.js';
+import type { CredentialStore } from '../store/index.js';
 import { type DecodedToken, decodeToken, nowSeconds } from '../tokens/index.js';
 import { credentialFileIdentity, verdictError, verdictHolds } from './health.js';
 import { isNoWorse, type RenewReason, renewReason } from './policy.js';
@@ -103,6 +112,11 @@ export interface RenewOptions {
   passwordIdentities?: ReadonlyMap<string, string>;
   /** Called as each token finishes (progress output, metrics). */
   onOutcome?: (outcome: TokenOutcome) => void;
+  /**
+   * OAuth clients to use, kept by the caller across runs (a daemon calling renewTokens repeatedly
+   * discovers each issuer once); a cache for this run alone when absent.
+   */
+  clients?: ClientCache;
 }
 
 interface Candidate {
@@ -133,6 +147,8 @@ export async function renewTokens(options: RenewOptions): Promise<RenewResult> {
   const outcomes: TokenOutcome[] = [];
   const accountProblems: AccountProblem[] = [];
   const status = new StatusRecorder(config.stateDir, config.file, clock);
+  // Discovery once per issuer: for this run, or for as long as the caller keeps its cache.
+  const clients = options.clients ?? new ClientCache();
   const record = (o: TokenOutcome) => {
     outcomes.push(o);
     options.onOutcome?.(o);
@@ -198,7 +214,7 @@ export async function renewTokens(options: RenewOptions): Promise<RenewResult> {
       if (problem !== undefined) accountProblems.push(problem);
       return;
     }
-    for (const o of await renewAccount(account, due, options, clock, status)) record(o);
+    for (const o of await renewAccount(account, due, options, clock, status, clients)) record(o);
   });
   // Accounts whose every due token failed the preflight have not been written yet.
   await status.flushAll();
@@ -252,7 +268,7 @@ async function checkCredential(
 ): Promise<AccountProblem | undefined> {
   const credentialIdentity = await credentialFileIdentity(account.credentialFile);
   if (credentialIdentity === undefined) {
-    return { account: account.name, error: noCredentialYet(account, options) };
+    return { account: account.name, error: noCredentialYet(account, options.config.file) };
   }
   const passwordIdentity = options.passwordIdentities?.get(account.name);
   if (passwordIdentity === undefined) return undefined;
@@ -265,13 +281,14 @@ async function checkCredential(
   let verdict: CredentialVerdictKind = 'ok';
   try {
     const record = await options.store.load(account.name);
-    if (record === undefined) return { account: account.name, error: noCredentialYet(account, options) };
+    if (record === undefined)
+      return { account: account.name, error: noCredentialYet(account, options.config.file) };
     if (record.needsLogin) {
       verdict = 'needs-login';
-      error = needsLoginError(account, record, options);
+      error = needsLoginError(account, record, options.config.file);
     }
   } catch (err) {
-    error = credentialError(account, asError(err), options);
+    error = credentialError(account, asError(err), options.config.file);
     if (error.code !== 'STORE_DECRYPT_FAILED') return { account: account.name, error };
     verdict = 'decrypt-failed';
   }
@@ -399,8 +416,15 @@ async function renewAccount(
   options: RenewOptions,
   clock: () => number,
   status: StatusRecorder,
+  clients: ClientCache,
 ): Promise<TokenOutcome[]> {
   const results: TokenOutcome[] = [];
+  const sessionOptions = {
+    store: options.store,
+    clients,
+    clientSecret: options.clientSecret,
+    configFile: options.config.file,
+  };
   if (options.stop?.aborted) return due.map((c) => stoppedOutcome(c.token, options.stop, status));
   // Each request has the account's timeout; all of them also end when the run's deadline fires. A stop
   // request does not end them: the refresh in flight is finished and saved.
@@ -417,7 +441,7 @@ async function renewAccount(
         const passwordIdentity = options.passwordIdentities?.get(account.name);
         let session: Session;
         try {
-          session = await openSession(account, options, ctx);
+          session = await openSession(account, ctx, sessionOptions);
         } catch (err) {
           const e = asError(err);
           if (account.kind === 'refresh') await noteVerdictOf(account, e, passwordIdentity, status);
@@ -464,7 +488,7 @@ async function renewAccount(
                 : needsLoginError(
                     account,
                     { needsLogin: { since: new Date(clock()).toISOString(), reason: fatal?.message ?? '' } },
-                    options,
+                    options.config.file,
                     fatal,
                   );
             status.verdict(account, identity, passwordIdentity, kind, error);
@@ -520,12 +544,6 @@ function stoppedOutcome(
   const by = typeof stop?.reason === 'string' ? ` by ${stop.reason}` : '';
   const error = new TokenwardenError('RENEW_FAILED', `not renewed: the run was stopped${by}`);
   return { ...fail(token, error, status), stopped: true };
-}
-
-function asError(err: unknown): TokenwardenError {
-  return err instanceof TokenwardenError
-    ? err
-    : new TokenwardenError('INTERNAL', err instanceof Error ? err.message : String(err));
 }
 
 /** Collects the status of each attempt and writes each account's file once, not once per token. */
@@ -616,115 +634,6 @@ function fail(token: TokenConfig, error: TokenwardenError, status: StatusRecorde
   return outcome(token, 'failed', { error });
 }
 
-/** What one account needs to mint tokens: a client, and for refresh accounts the decrypted record. */
-interface Session {
-  account: AccountConfig;
-  client: oc.Configuration;
-  ctx: RequestContext;
-  record?: AccountRecord;
-  /** For `grant = exchange`: one full-scope access token per run, exchanged for each token. */
-  subjectToken?: Secret;
-}
-
-/** The OIDC client code, loaded once, and only by a run that has a token to renew. */
-function loadOidc() {
-  return import('../oidc/index.js');
-}
-
-async function openSession(
-  account: AccountConfig,
-  options: RenewOptions,
-  ctx: RequestContext,
-): Promise<Session> {
-  if (account.kind === 'client_credentials') {
-    const clientSecret = await options.clientSecret(account);
-    const { createClient } = await loadOidc();
-    const client = await createClient(
-      {
-        issuer: account.issuer ?? '',
-        clientId: account.clientId,
-        clientSecret,
-        authMethod: 'client_secret_basic',
-        tokenEndpoint: account.tokenRequestUrl,
-      },
-      ctx,
-    );
-    return { account, client, ctx };
-  }
-  let record: AccountRecord | undefined;
-  try {
-    record = await options.store.load(account.name);
-  } catch (err) {
-    throw credentialError(account, asError(err), options);
-  }
-  if (record === undefined) {
-    throw noCredentialYet(account, options);
-  }
-  if (record.needsLogin) {
-    // Do not even contact the issuer with a refresh token it has refused (docs/architecture.md invariant 5).
-    throw needsLoginError(account, record, options);
-  }
-  const { createClient } = await loadOidc();
-  const client = await createClient(
-    {
-      issuer: account.issuer ?? record.issuer,
-      clientId: record.clientId,
-      clientSecret: record.clientSecret,
-      authMethod: record.tokenEndpointAuthMethod as
-        | 'client_secret_basic'
-        | 'client_secret_post'
-        | 'none'
-        | undefined,
-    },
-    ctx,
-  );
-  return { account, client, ctx, record };
-}
-
-/** STORE_NOT_FOUND: the account has no credential file yet. */
-function noCredentialYet(account: RefreshAccountConfig, options: RenewOptions): TokenwardenError {
-  return new TokenwardenError('STORE_NOT_FOUND', `no credential for [account ${account.name}] yet`, {
-    hint: missingCredentialHint(account.name, options.config.file),
-  });
-}
-
-/** NEEDS_LOGIN: the record says the issuer refused its refresh token. */
-function needsLoginError(
-  account: RefreshAccountConfig,
-  record: Pick<AccountRecord, 'needsLogin'>,
-  options: RenewOptions,
-  cause?: TokenwardenError,
-): TokenwardenError {
-  if (cause !== undefined) return cause;
-  const since = record.needsLogin;
-  return new TokenwardenError(
-    'NEEDS_LOGIN',
-    `account ${account.name} needs a new login (since ${since?.since}: ${since?.reason})`,
-    { hint: `run: tokenwarden setup ${account.name} --config ${options.config.file}` },
-  );
-}
-
-/** A failed load of the record; a wrong password names the files the admin must check. */
-function credentialError(
-  account: RefreshAccountConfig,
-  e: TokenwardenError,
-  options: RenewOptions,
-): TokenwardenError {
-  if (e.code !== 'STORE_DECRYPT_FAILED') return e;
-  // Same fixed reason (it says nothing about what failed), but naming the files the admin must check.
-  return configFailure(
-    'STORE_DECRYPT_FAILED',
-    options.config.file,
-    account.line,
-    `account ${account.name}`,
-    `cannot decrypt credential_file ${account.credentialFile} with password_file ${account.passwordFile}: wrong password, or the file was altered`,
-    {
-      cause: e,
-      hint: `check password_file; if the credential was damaged, run: tokenwarden setup ${account.name} --force --config ${options.config.file}`,
-    },
-  );
-}
-
 /**
  * The warning for a token renewed on every run: its min_lifetime is at least the lifetime the issuer
  * grants (exp - iat of the token just written). Pure.
@@ -758,7 +667,10 @@ async function renewOne(
     status.note(token, { state: 'ok', expiresAt: again.currentExp });
     return outcome(token, 'fresh', { expiresAt: again.currentExp });
   }
-  const response = await mint(session, token, options);
+  const response = await mintToken(session, token, {
+    store: options.store,
+    configFile: options.config.file,
+  });
   const accessToken = response.accessToken.reveal();
   let decoded: DecodedToken;
   try {
@@ -767,7 +679,7 @@ async function renewOne(
     throw new TokenwardenError('ISSUER_RESPONSE', 'the issuer returned an access token that is not a JWT');
   }
   const now = nowSeconds(clock);
-  const exp = decoded.claims.exp ?? (response.expiresIn === undefined ? undefined : now + response.expiresIn);
+  const exp = expiryOf(response, decoded.claims, now);
   if (!isNoWorse(exp, again.currentExp)) {
     throw new TokenwardenError(
       'RENEW_FAILED',
@@ -784,36 +696,6 @@ async function renewOne(
   status.note(token, { state: 'ok', lastRenewal: at, expiresAt: exp });
   const warning = minLifetimeWarning(token, decoded.claims);
   return outcome(token, 'renewed', { reason: c.reason, expiresAt: exp, ...(warning ? { warning } : {}) });
-}
-
-async function mint(session: Session, token: TokenConfig, options: RenewOptions): Promise<TokenResponse> {
-  const { account, client, ctx } = session;
-  const request = { scope: token.scope, audience: token.audience, audienceParam: account.audienceParam };
-  const { clientCredentialsGrant, tokenExchangeGrant } = await loadOidc();
-  if (account.kind === 'client_credentials') return clientCredentialsGrant(client, request, ctx);
-  if (token.grant === 'exchange') {
-    session.subjectToken ??= (await refreshAndPersist(session, {}, options)).accessToken;
-    return tokenExchangeGrant(client, session.subjectToken, request, ctx);
-  }
-  return refreshAndPersist(session, request, options);
-}
-
-async function refreshAndPersist(
-  session: Session,
-  request: TokenRequest,
-  options: RenewOptions,
-): Promise<TokenResponse> {
-  const { refreshWithRotation } = await import('./refresh.js');
-  const { response, record } = await refreshWithRotation({
-    store: options.store,
-    record: session.record as AccountRecord,
-    client: session.client,
-    request,
-    ctx: session.ctx,
-    loginHint: `tokenwarden setup ${session.account.name} --config ${options.config.file}`,
-  });
-  session.record = record;
-  return response;
 }
 
 /** Runs fn over items with at most `limit` in flight; results in input order. */
