@@ -1,5 +1,11 @@
 import type { AccountConfig, RefreshAccountConfig } from '../config/index.js';
-import { asError, credentialError, needsLoginError, noCredentialYet } from '../credentials/index.js';
+import {
+  type AccountLocks,
+  asError,
+  credentialError,
+  needsLoginError,
+  noCredentialYet,
+} from '../credentials/index.js';
 import type { TokenwardenError } from '../errors.js';
 import { credentialFileIdentity, verdictError, verdictHolds } from './health.js';
 import type { RenewOptions } from './options.js';
@@ -18,6 +24,7 @@ export async function checkAccount(
   account: AccountConfig,
   options: RenewOptions,
   status: StatusRecorder,
+  locks: AccountLocks,
 ): Promise<AccountProblem | undefined> {
   let problem: AccountProblem | undefined;
   if (account.kind === 'refresh' && !options.stop?.aborted) {
@@ -26,8 +33,8 @@ export async function checkAccount(
   // What this run learnt (failures cleared, a new verdict) is written under the lock, as renew writes;
   // when another process holds it, that process is writing the same news.
   if (status.hasPending(account.name)) {
-    await options.store
-      .withLock(account.name, () => status.flush(account.name), { timeoutMs: 2_000 })
+    await locks
+      .withLock(account, () => status.flush(account.name), { timeoutMs: 2_000 })
       .catch(() => status.drop(account.name));
   }
   return problem;

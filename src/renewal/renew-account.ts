@@ -1,5 +1,6 @@
 import type { AccountConfig } from '../config/index.js';
 import {
+  type AccountLocks,
   asError,
   type ClientCache,
   mintToken,
@@ -37,6 +38,7 @@ export async function renewAccount(
   clock: () => number,
   status: StatusRecorder,
   clients: ClientCache,
+  locks: AccountLocks,
 ): Promise<TokenOutcome[]> {
   const results: TokenOutcome[] = [];
   const sessionOptions = {
@@ -55,8 +57,8 @@ export async function renewAccount(
   };
   const lockSignal = anySignal(options.signal, options.stop);
   try {
-    await options.store.withLock(
-      account.name,
+    await locks.withLock(
+      account,
       async () => {
         const passwordIdentity = options.passwordIdentities?.get(account.name);
         let session: Session;

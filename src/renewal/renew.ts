@@ -1,5 +1,5 @@
 import type { TokenConfig } from '../config/index.js';
-import { asError, ClientCache } from '../credentials/index.js';
+import { asError, ClientCache, createAccountLocks } from '../credentials/index.js';
 import { TokenwardenError } from '../errors.js';
 import { checkAccount } from './check-account.js';
 import { inspectCandidate } from './current.js';
@@ -44,6 +44,8 @@ export async function renewTokens(options: RenewOptions): Promise<RenewResult> {
   const status = new StatusRecorder(config.stateDir, config.file, clock);
   // Discovery once per issuer: for this run, or for as long as the caller keeps its cache.
   const clients = options.clients ?? new ClientCache();
+  // One refresh per credential at a time, across processes, whatever the kind of account.
+  const locks = createAccountLocks({ store: options.store, stateDir: config.stateDir });
   const record = (o: TokenOutcome) => {
     outcomes.push(o);
     options.onOutcome?.(o);
@@ -94,11 +96,11 @@ export async function renewTokens(options: RenewOptions): Promise<RenewResult> {
     const account = config.accounts.get(accountName);
     if (account === undefined) throw new TokenwardenError('INTERNAL', `account ${accountName} vanished`);
     if (due.length === 0) {
-      const problem = await checkAccount(account, options, status);
+      const problem = await checkAccount(account, options, status, locks);
       if (problem !== undefined) accountProblems.push(problem);
       return;
     }
-    for (const o of await renewAccount(account, due, options, clock, status, clients)) record(o);
+    for (const o of await renewAccount(account, due, options, clock, status, clients, locks)) record(o);
   });
   // Accounts whose every due token failed the preflight have not been written yet.
   await status.flushAll();
