@@ -10,7 +10,13 @@ export interface TokenOutcome {
   path: string;
   result: TokenResult;
   reason?: RenewReason | undefined;
+  /** `exp` of the token written, or of the fresh one on disk (epoch seconds). */
   expiresAt?: number | undefined;
+  /**
+   * `iat` of the token written, or of the fresh one on disk (epoch seconds), when it has one: with
+   * `expiresAt`, what a scheduler needs to time the next renewal without reading the file again.
+   */
+  issuedAt?: number | undefined;
   error?: TokenwardenError | undefined;
   /** Failed because its section (or its account's) in config.ini is broken. */
   broken?: boolean | undefined;

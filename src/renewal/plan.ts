@@ -9,6 +9,8 @@ export interface Candidate {
   reason: RenewReason | undefined;
   /** `exp` of the token on disk, if it has one. */
   currentExp: number | undefined;
+  /** `iat` of the token on disk, if it has one. */
+  currentIat?: number | undefined;
   /** The token file's identity when it was read ('absent' when there was none). */
   identity?: string | undefined;
   /** Owner and group resolved to ids by the preflight. */
@@ -27,7 +29,19 @@ export function planToken(
   identity?: string,
 ): Candidate {
   const currentExp = typeof current === 'object' ? current.claims.exp : undefined;
-  return { token, reason: renewReason(current, token, now, force), currentExp, identity };
+  const iat = typeof current === 'object' ? current.claims.iat : undefined;
+  return {
+    token,
+    reason: renewReason(current, token, now, force),
+    currentExp,
+    ...(typeof iat === 'number' ? { currentIat: iat } : {}),
+    identity,
+  };
+}
+
+/** The expiry and issue time of a candidate's token on disk, as an outcome carries them. */
+export function timesOnDisk(c: Candidate): { expiresAt: number | undefined; issuedAt?: number } {
+  return { expiresAt: c.currentExp, ...(c.currentIat === undefined ? {} : { issuedAt: c.currentIat }) };
 }
 
 /** Fresh and due candidates, each in input order. Pure. */

@@ -16,7 +16,7 @@ import { inspectCandidate, unchangedSince } from './current.js';
 import { credentialFileIdentity } from './health.js';
 import type { RenewOptions } from './options.js';
 import { outcome, type TokenOutcome } from './outcome.js';
-import { type Candidate, minLifetimeWarning } from './plan.js';
+import { type Candidate, minLifetimeWarning, timesOnDisk } from './plan.js';
 import { fail, noteVerdictOf, type StatusRecorder, stoppedOutcome } from './status-recorder.js';
 import { writeRenewedToken } from './write.js';
 
@@ -154,7 +154,7 @@ async function renewOne(
     : await inspectCandidate(token, clock, options.force && c.reason === 'forced');
   if (again.reason === undefined) {
     status.note(token, { state: 'ok', expiresAt: again.currentExp });
-    return outcome(token, 'fresh', { expiresAt: again.currentExp });
+    return outcome(token, 'fresh', timesOnDisk(again));
   }
   const response = await mintToken(session, token, {
     store: options.store,
@@ -169,5 +169,10 @@ async function renewOne(
   const at = new Date(clock()).toISOString();
   status.note(token, { state: 'ok', lastRenewal: at, expiresAt: exp });
   const warning = minLifetimeWarning(token, claims);
-  return outcome(token, 'renewed', { reason: c.reason, expiresAt: exp, ...(warning ? { warning } : {}) });
+  return outcome(token, 'renewed', {
+    reason: c.reason,
+    expiresAt: exp,
+    ...(typeof claims.iat === 'number' ? { issuedAt: claims.iat } : {}),
+    ...(warning ? { warning } : {}),
+  });
 }

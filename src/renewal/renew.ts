@@ -12,7 +12,7 @@ import {
   type RenewResult,
   type TokenOutcome,
 } from './outcome.js';
-import { planAccounts, splitPlan } from './plan.js';
+import { planAccounts, splitPlan, timesOnDisk } from './plan.js';
 import { preflight } from './preflight.js';
 import { renewAccount } from './renew-account.js';
 import { isEntryOf } from './status.js';
@@ -68,7 +68,7 @@ export async function renewTokens(options: RenewOptions): Promise<RenewResult> {
   await Promise.all(freshAccounts.map((a) => status.previous(a)));
   for (const c of candidates) {
     if (c.reason !== undefined) continue;
-    record(outcome(c.token, 'fresh', { expiresAt: c.currentExp }));
+    record(outcome(c.token, 'fresh', timesOnDisk(c)));
     // A failure on record that this run finds gone (another process renewed it, or the fault was
     // transient) is cleared.
     const previous = (await status.previous(c.token.account)).tokens[c.token.name];
