@@ -1,4 +1,9 @@
-import { configFailure, missingCredentialHint, type RefreshAccountConfig } from '../config/index.js';
+import {
+  configFailure,
+  formatRemedy,
+  missingCredentialHint,
+  type RefreshAccountConfig,
+} from '../config/index.js';
 import { TokenwardenError } from '../errors.js';
 import type { AccountRecord } from '../store/index.js';
 
@@ -21,7 +26,7 @@ export function needsLoginError(
   return new TokenwardenError(
     'NEEDS_LOGIN',
     `account ${account.name} needs a new login (since ${since?.since}: ${since?.reason})`,
-    { hint: `run: tokenwarden setup ${account.name} --config ${configFile}` },
+    { hint: `run: ${formatRemedy({ command: 'setup', account: account.name, config: configFile })}` },
   );
 }
 
@@ -41,7 +46,7 @@ export function credentialError(
     `cannot decrypt credential_file ${account.credentialFile} with password_file ${account.passwordFile}: wrong password, or the file was altered`,
     {
       cause: e,
-      hint: `check password_file; if the credential was damaged, run: tokenwarden setup ${account.name} --force --config ${configFile}`,
+      hint: `check password_file; if the credential was damaged, run: ${formatRemedy({ command: 'setup', account: account.name, flags: ['--force'], config: configFile })}`,
     },
   );
 }
