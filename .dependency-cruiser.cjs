@@ -39,18 +39,8 @@ module.exports = {
         'A feature never imports another feature: code two features need moves down into the shared ' +
         'runtime or the core.',
       severity: 'error',
-      from: { path: `^src/${FEATURES}/`, pathNot: '^src/agent/token-service\\.ts$' },
+      from: { path: `^src/${FEATURES}/` },
       to: { path: `^src/${FEATURES}/`, pathNot: '^src/$1/' },
-    },
-    {
-      // TEMPORARY, a known exception: agent/token-service.ts calls refreshWithRotation, which lives in
-      // renewal/refresh.ts and which it imports through renewal/index.ts. That work is moving into the
-      // core credentials module. Once it has, delete this rule and the pathNot on `features-apart` above.
-      name: 'features-apart-agent-token-service',
-      comment: 'agent/token-service.ts may import renewal/index.ts (for refresh.ts) only, until refresh moves into the core.',
-      severity: 'error',
-      from: { path: '^src/agent/token-service\\.ts$' },
-      to: { path: `^src/${FEATURES}/`, pathNot: '^src/(agent/|renewal/index\\.ts$)' },
     },
     {
       name: 'no-commands-below',

@@ -1,7 +1,8 @@
+import { formatRemedy } from '../config/login-hint.js';
+import type { ClientCache } from '../credentials/index.js';
 import { TokenwardenError } from '../errors.js';
 import type { Secret } from '../secret.js';
 import { type CredentialStore, createFileStore } from '../store/index.js';
-import type { ClientCache } from './clients.js';
 
 /**
  * An account loaded into the agent: its store (key derived once, kept in memory). No OAuth client is
@@ -27,19 +28,16 @@ export interface LoadOptions {
   configPath?: string | undefined;
   lifetimeSeconds: number | undefined;
   clients: ClientCache;
+  /** Deadline and fetch of the discovery request. */
+  timeoutSeconds: number;
+  fetch?: typeof fetch | undefined;
   clock: () => number;
-}
-
-/** ` --config PATH` when the account came from a config file, for the commands hints print. */
-export function configArg(configPath: string | undefined): string {
-  return configPath ? ` --config ${configPath}` : '';
 }
 
 /** The command that gives an account a new login, then loads it again. */
 export function loginCommand(name: string, configPath: string | undefined, issuer?: string): string {
-  const config = configArg(configPath);
-  const from = issuer ? ` --issuer ${issuer}` : '';
-  return `tokenwarden setup ${name}${config}${from}, then: tokenwarden add ${name}${config}`;
+  const setup = formatRemedy({ command: 'setup', account: name, config: configPath, issuer });
+  return `${setup}, then: ${formatRemedy({ command: 'add', account: name, config: configPath })}`;
 }
 
 /**
@@ -59,11 +57,11 @@ export async function loadAccount(options: LoadOptions): Promise<LoadedAccount> 
         'STORE_NOT_FOUND',
         `no credential for account ${options.name} at ${options.credentialFile}`,
         {
-          hint: `create it with: tokenwarden setup ${options.name}${configArg(options.configPath)} --issuer URL`,
+          hint: `create it with: ${formatRemedy({ command: 'setup', account: options.name, config: options.configPath, issuer: 'URL' })}`,
         },
       );
     }
-    await options.clients.get(record);
+    await options.clients.forRecord(record, { timeoutSeconds: options.timeoutSeconds, fetch: options.fetch });
     const now = options.clock();
     return {
       name: options.name,

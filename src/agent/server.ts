@@ -207,6 +207,8 @@ export function createAgent(options: AgentOptions): Agent {
             configPath: typeof request.config === 'string' ? request.config : undefined,
             lifetimeSeconds: lifetime,
             clients: tokens.clients,
+            timeoutSeconds,
+            fetch: options.fetch,
             clock,
           }).catch((err: unknown) => {
             log('add-failed', { account: name, ...errorFields(err) });

@@ -1,10 +1,9 @@
+import { ClientCache, expiryOf, refreshWithRotation } from '../credentials/index.js';
 import { TokenwardenError } from '../errors.js';
-import type { AudienceParam } from '../oidc/index.js';
-import { refreshWithRotation } from '../renewal/index.js';
-import { decodeToken, nowSeconds } from '../tokens/index.js';
+import type { AudienceParam, RequestContext } from '../oidc/index.js';
+import { type DecodedToken, decodeToken, nowSeconds } from '../tokens/index.js';
 import { type LoadedAccount, loginCommand } from './accounts.js';
 import { type CachedToken, TokenCache } from './cache.js';
-import { ClientCache } from './clients.js';
 
 export interface TokenQuery {
   account: string;
@@ -28,13 +27,15 @@ export class TokenService {
   readonly #inflight = new Map<string, Promise<CachedToken>>();
   readonly #clock: () => number;
   readonly #timeoutSeconds: number;
+  readonly #fetch: typeof fetch | undefined;
   /** Counts refresh grants sent, for tests and status. */
   refreshes = 0;
 
   constructor(options: { clock: () => number; timeoutSeconds: number; fetch?: typeof fetch | undefined }) {
     this.#clock = options.clock;
     this.#timeoutSeconds = options.timeoutSeconds;
-    this.clients = new ClientCache({ timeoutSeconds: options.timeoutSeconds, fetch: options.fetch });
+    this.#fetch = options.fetch;
+    this.clients = new ClientCache();
   }
 
   async get(account: LoadedAccount, query: TokenQuery): Promise<CachedToken> {
@@ -65,7 +66,8 @@ export class TokenService {
             hint: `run: ${loginCommand(account.name, account.configPath)}`,
           });
         }
-        const client = await this.clients.get(record);
+        const ctx: RequestContext = { timeoutSeconds: this.#timeoutSeconds, fetch: this.#fetch };
+        const client = await this.clients.forRecord(record, ctx);
         this.refreshes++;
         const { response } = await refreshWithRotation({
           store: account.store,
@@ -76,22 +78,22 @@ export class TokenService {
             audience: query.audience,
             audienceParam: (record.audienceParam ?? 'audience') as AudienceParam,
           },
-          ctx: { timeoutSeconds: this.#timeoutSeconds },
+          ctx,
           loginHint: loginCommand(account.name, account.configPath, record.issuer),
           clock: this.#clock,
         });
         const now = nowSeconds(this.#clock);
-        let exp = response.expiresIn === undefined ? undefined : now + response.expiresIn;
         let audience = query.audience;
         let scope = response.scope ? response.scope.split(' ').filter(Boolean) : query.scope;
+        let decoded: DecodedToken | undefined;
         try {
-          const decoded = decodeToken(response.accessToken.reveal());
-          exp = decoded.claims.exp ?? exp;
+          decoded = decodeToken(response.accessToken.reveal());
           audience = decoded.audience;
           if (decoded.scope.length > 0) scope = decoded.scope;
         } catch {
           // Opaque access tokens are served as they are, timed by expires_in.
         }
+        const exp = expiryOf(response, decoded?.claims, now);
         const cached: CachedToken = {
           token: response.accessToken,
           expiresAt: exp ?? now + 300,

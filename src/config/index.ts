@@ -32,7 +32,12 @@ export {
   readClientSecretFile,
   readPasswordFile,
 } from './load.js';
-export { type LoginHintContext, missingCredentialHint } from './login-hint.js';
+export {
+  formatRemedy,
+  type LoginHintContext,
+  missingCredentialHint,
+  type Remedy,
+} from './login-hint.js';
 export { findOidcAgentDir, oidcAgentDirCandidates } from './oidc-agent-dir.js';
 export { accountOrError, type ResolveContext, type ResolveOptions, resolveRenewerConfig } from './renewer.js';
 export type {

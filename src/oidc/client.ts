@@ -7,6 +7,15 @@ import type { ClientSpec, RequestContext } from './types.js';
 
 export { isLoopbackUrl };
 
+/**
+ * An OAuth client (openid-client's `Configuration`), opaque outside oidc/: callers hold it and hand it
+ * back to the grants here. Its client secret sits in openid-client's private state, never in a field.
+ */
+export type OAuthClient = oc.Configuration;
+
+/** What discovery learnt about an issuer (RFC 8414 metadata), opaque outside oidc/. */
+export type IssuerMetadata = oc.ServerMetadata;
+
 export function parseIssuerUrl(value: string, field = 'issuer'): URL {
   let url: URL;
   try {
@@ -88,6 +97,25 @@ export async function createClient(spec: ClientSpec, ctx: RequestContext): Promi
   } catch (err) {
     throw translateError(err, `discovery at ${issuer.href}`, ctx, sentByClient(spec));
   }
+}
+
+/**
+ * A client of an issuer whose metadata is already known (discoverIssuer): no request is sent, so a
+ * long-running process discovers each issuer once and builds a client per session, each with the
+ * session's own deadline and fetch (which a client carries).
+ */
+export function clientFromMetadata(
+  metadata: IssuerMetadata,
+  spec: ClientSpec,
+  ctx: RequestContext,
+): OAuthClient {
+  const issuer = parseIssuerUrl(spec.issuer);
+  return configure(
+    new oc.Configuration(metadata, spec.clientId, undefined, clientAuth(spec)),
+    issuer,
+    ctx,
+    spec,
+  );
 }
 
 /** Reads the issuer's metadata (discovery) without a client. */

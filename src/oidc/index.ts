@@ -1,4 +1,12 @@
-export { createClient, discoverIssuer, isLoopbackUrl, parseIssuerUrl } from './client.js';
+export {
+  clientFromMetadata,
+  createClient,
+  discoverIssuer,
+  type IssuerMetadata,
+  isLoopbackUrl,
+  type OAuthClient,
+  parseIssuerUrl,
+} from './client.js';
 export {
   type AuthorizationCodeLogin,
   beginAuthorizationCodeLogin,

@@ -1,6 +1,9 @@
+export { mapLimit } from './map-limit.js';
+export type { RenewOptions } from './options.js';
+export type { AccountProblem, RenewResult, TokenOutcome, TokenResult } from './outcome.js';
+export { type Candidate, minLifetimeWarning, planAccounts, planToken, splitPlan } from './plan.js';
 export { isNoWorse, type RenewReason, renewReason, type Wanted } from './policy.js';
-export { type RefreshArgs, refreshWithRotation } from './refresh.js';
-export { mapLimit, type RenewOptions, renewTokens, type TokenOutcome, type TokenResult } from './renew.js';
+export { renewTokens } from './renew.js';
 export {
   type AccountStatusFile,
   mergeTokenStatus,

@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ClientCache } from '../../src/agent/index.js';
+import { ClientCache, refreshWithRotation } from '../../src/credentials/index.js';
 import { isTokenwardenError } from '../../src/errors.js';
-import { refreshWithRotation } from '../../src/renewal/index.js';
 import { Secret } from '../../src/secret.js';
 import { type CredentialStore, createFileStore } from '../../src/store/index.js';
 import { createWorldWithAccount, type World } from '../helpers/world.js';
@@ -27,13 +26,13 @@ describe('invalid_grant marks needs-login only on the record whose refresh token
   });
 
   it('a record replaced meanwhile (a new setup) is left as it is; the refused one is marked', async () => {
-    const clients = new ClientCache({ timeoutSeconds: 10 });
+    const clients = new ClientCache();
     const refused = await store.load('vo');
     assert.ok(refused?.refreshToken);
     await world.issuer.revokeAllGrants();
     const args = {
       store,
-      client: await clients.get(refused),
+      client: await clients.forRecord(refused, { timeoutSeconds: 10 }),
       request: { scope: [], audience: [], audienceParam: 'audience' as const },
       ctx: { timeoutSeconds: 10 },
       loginHint: 'tokenwarden setup vo',

@@ -98,7 +98,10 @@ describe('daemon HTTP: status page, /metrics, probes, status', { timeout: 180_00
     assert.notEqual(byId.get('c')?.state, 'ok');
     const ghost = snap.groups.find((g) => g.name === 'ghost');
     // ghost has neither a password file nor a credential: it waits for a person, and says why.
-    assert.ok(['PASSWORD_FILE', 'STORE_NOT_FOUND'].includes(ghost?.problem?.code ?? ''), ghost?.problem?.code);
+    assert.ok(
+      ['PASSWORD_FILE', 'STORE_NOT_FOUND'].includes(ghost?.problem?.code ?? ''),
+      ghost?.problem?.code,
+    );
   });
 
   it('exposes /metrics that a Prometheus text parser reads, agreeing with the snapshot', async () => {

@@ -1,12 +1,7 @@
-import type * as oc from 'openid-client';
 import { OAuthError, TokenwardenError } from '../errors.js';
-import {
-  type RequestContext,
-  refreshTokenGrant,
-  type TokenRequest,
-  type TokenResponse,
-} from '../oidc/index.js';
+import type { OAuthClient, RequestContext, TokenRequest, TokenResponse } from '../oidc/index.js';
 import type { AccountRecord, CredentialStore, SaveReservation } from '../store/index.js';
+import { loadOidc } from './load-oidc.js';
 
 /**
  * How a save of a rotated refresh token is retried when it fails (ENOSPC, EIO…): these delays, then it
@@ -18,7 +13,7 @@ export const SAVE_RETRY_DELAYS_MS: readonly number[] = [250, 500, 1000, 2000, 40
 export interface RefreshArgs {
   store: CredentialStore;
   record: AccountRecord;
-  client: oc.Configuration;
+  client: OAuthClient;
   request: TokenRequest;
   ctx: RequestContext;
   /** The command that gives the account a new login, for messages (`tokenwarden setup NAME ...`). */
@@ -66,6 +61,7 @@ export async function refreshWithRotation(
   try {
     let response: TokenResponse;
     try {
+      const { refreshTokenGrant } = await loadOidc();
       response = await refreshTokenGrant(args.client, record.refreshToken, args.request, args.ctx);
     } catch (err) {
       if (err instanceof OAuthError && err.error === 'invalid_grant') {
