@@ -1,6 +1,7 @@
 import { TokenwardenError } from '../errors.js';
 import { writeFileAtomic } from '../files/index.js';
 import { nowSeconds } from '../tokens/index.js';
+import { backoff, DEFAULT_RENEWAL_FRACTION, nextRenewalAt } from '../tokens/schedule.js';
 import type { LoadedAccount } from './accounts.js';
 import type { TokenService } from './token-service.js';
 
@@ -16,13 +17,16 @@ export interface BearerFileOptions {
   clock: () => number;
   /** Reports a failed attempt (the previous file stays as it is). */
   onError?: (err: unknown) => void;
+  /** Uniform in [0, 1): the jitter of retries (Math.random). */
+  rand?: () => number;
 }
 
 /** Bounds of the wait between two checks: soon enough to notice a reload, never a busy loop. */
 const MIN_WAIT_MS = 1000;
 const MAX_WAIT_MS = 60_000;
-/** After a failure (or while the account is not loaded), try again this soon. */
-const RETRY_MS = 5000;
+/** After a failure (or while the account is not loaded), retries back off from 5 s up to a minute. */
+const RETRY_BASE_SECONDS = 5;
+const RETRY_CAP_SECONDS = 60;
 
 /**
  * Keeps a fresh token for one account at a WLCG discovery path (what oidc-agent's oidc-tokensh does, but
@@ -37,16 +41,28 @@ export function startBearerFileKeeper(options: BearerFileOptions): {
 } {
   let written: string | undefined;
   let writtenExp = 0;
+  /** When the file's token was written: its lifetime, for the schedule, is counted from then. */
+  let writtenAt = 0;
+  let failures = 0;
   let busy: Promise<void> | undefined;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
+  const rand = options.rand ?? Math.random;
   const schedule = (ms: number) => {
     if (stopped) return;
     clearTimeout(timer);
     timer = setTimeout(() => void tick(), Math.min(MAX_WAIT_MS, Math.max(MIN_WAIT_MS, ms)));
     timer.unref();
   };
-  const untilDue = () => (writtenExp - options.minValid - nowSeconds(options.clock)) * 1000;
+  // The one schedule every renewer here uses: minValid before expiry, but never before half the
+  // lifetime has passed (an issuer whose tokens live less than minValid is not asked in a loop).
+  const renewAt = () =>
+    nextRenewalAt(
+      { exp: writtenExp, iat: writtenAt },
+      { minLifetime: options.minValid, fraction: DEFAULT_RENEWAL_FRACTION, jitter: 0 },
+      rand,
+    );
+  const untilDue = () => (renewAt() - nowSeconds(options.clock)) * 1000;
   const tick = () => {
     if (busy || stopped) return busy ?? Promise.resolve();
     busy = check().finally(() => {
@@ -54,15 +70,29 @@ export function startBearerFileKeeper(options: BearerFileOptions): {
     });
     return busy;
   };
+  const retryIn = (err?: unknown) => {
+    failures++;
+    const retryAfterSeconds = err instanceof TokenwardenError ? err.retryAfterSeconds : undefined;
+    return (
+      backoff(
+        failures,
+        { baseSeconds: RETRY_BASE_SECONDS, capSeconds: RETRY_CAP_SECONDS, retryAfterSeconds },
+        rand,
+      ) * 1000
+    );
+  };
   const check = async () => {
-    let wait = RETRY_MS;
+    let wait: number | undefined;
     try {
       if (written !== undefined && untilDue() > 0) {
         wait = untilDue();
         return;
       }
       const account = options.lookup(options.account);
-      if (account === undefined) return;
+      if (account === undefined) {
+        wait = retryIn();
+        return;
+      }
       const token = await options.tokens.get(account, {
         account: options.account,
         audience: options.audience,
@@ -75,22 +105,23 @@ export function startBearerFileKeeper(options: BearerFileOptions): {
         await writeFileAtomic(options.path, `${value}\n`, { mode: 0o600 });
         written = value;
         writtenExp = token.expiresAt;
+        writtenAt = nowSeconds(options.clock);
       }
-      wait = untilDue();
-      if (wait <= 0) {
-        // The issuer's tokens live less than minValid: refreshing at once would only loop. Say so, and
-        // renew at half of what the new token has left.
+      failures = 0;
+      if (writtenExp - writtenAt <= options.minValid) {
+        // The issuer's tokens live less than minValid: say so; the schedule renews at half their life.
         options.onError?.(
           new TokenwardenError('RENEW_FAILED', `the issuer's tokens live less than ${options.minValid}s`, {
             hint: 'give a smaller --bearer-min-valid',
           }),
         );
-        wait = Math.max(RETRY_MS, ((token.expiresAt - nowSeconds(options.clock)) * 1000) / 2);
       }
+      wait = untilDue();
     } catch (err) {
       options.onError?.(err);
+      wait = retryIn(err);
     } finally {
-      schedule(wait);
+      schedule(wait ?? retryIn());
     }
   };
   void tick();

@@ -1,17 +1,18 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import type { AccountConfig, RenewerConfig, TokenConfig } from '../config/index.js';
+import { ClientCache } from '../credentials/index.js';
 import { TokenwardenError } from '../errors.js';
 import { readFileIfExists } from '../files/index.js';
 import type { CredentialStore } from '../store/index.js';
 import { type DecodedToken, decodeToken } from '../tokens/index.js';
+import { backoff, DEFAULT_RENEWAL_FRACTION, isRetryable, nextRenewalAt } from '../tokens/schedule.js';
 import type { CredentialRow, GroupStatus, StatusError, StatusSnapshot } from '../web/status-model.js';
 import { computeWarnings } from '../web/warnings.js';
 import { type Alarm, type DaemonTimers, NODE_TIMERS, setAlarm } from './daemon-alarm.js';
 import { credentialFileIdentity, passwordFileIdentity } from './health.js';
 import { renewReason } from './policy.js';
 import { mapLimit, type RenewOptions, type RenewResult, renewTokens, type TokenOutcome } from './renew.js';
-import { backoff, DEFAULT_RENEWAL_FRACTION, isRetryable, nextRenewalAt } from './schedule.js';
 
 /** One loaded configuration, with what renewTokens needs to work on it. */
 export interface DaemonConfig {
@@ -105,6 +106,9 @@ export interface Daemon {
   idle(): Promise<void>;
 }
 
+/** A token renewed that is due again at once waits at least this long (seconds) before the next try. */
+const MIN_RENEWAL_INTERVAL_SECONDS = 5;
+
 /** Error codes that say an account cannot work until a person acts (a new login, a setup, a password). */
 const NEEDS_A_PERSON = new Set(['NEEDS_LOGIN', 'STORE_NOT_FOUND', 'STORE_DECRYPT_FAILED', 'PASSWORD_FILE']);
 
@@ -170,6 +174,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
   const slots = createSlots(options.concurrency ?? 16);
   const stop = new AbortController();
   const now = () => clock() / 1000;
+  const clients = new ClientCache();
 
   let gen: Generation | undefined;
   let startedAt = now();
@@ -226,21 +231,37 @@ export function createDaemon(options: DaemonOptions): Daemon {
     if (e === undefined) return;
     const current = await readToken(e.token.tokenPath);
     if (tokens.get(name) !== e) return;
-    const t = now();
     const exp = typeof current === 'object' ? numeric(current.claims.exp) : undefined;
     const iat = typeof current === 'object' ? numeric(current.claims.iat) : undefined;
+    scheduleFrom(name, e, exp, iat, renewReason(current, e.token, now()) !== undefined);
+  }
+
+  /**
+   * Plans a token's next renewal from the exp and iat of the token on disk (`due`: min_lifetime says it
+   * must be renewed now). Right after a renewal (`justRenewed`), a token still due at once (its
+   * min_lifetime is at least the lifetime the issuer grants) is planned a fraction of its lifetime
+   * later, not at once: renewing it in a loop would only hammer the issuer.
+   */
+  function scheduleFrom(
+    name: string,
+    e: TokenEntry,
+    exp: number | undefined,
+    iat: number | undefined,
+    due: boolean,
+    justRenewed = false,
+  ): void {
+    const t = now();
     e.expiresAt = exp;
     e.issuedAt = iat;
-    const reason = renewReason(current, e.token, t);
     if (e.state !== 'failing' && e.state !== 'needs-login') {
       e.state = exp !== undefined && exp > t ? 'ok' : 'missing';
     }
-    if (reason !== undefined || exp === undefined) {
+    const lifetime = exp === undefined ? 0 : iat === undefined ? exp - t : exp - iat;
+    if (due || exp === undefined) {
       e.early = false;
-      plan(name, t);
+      plan(name, justRenewed ? t + Math.max(MIN_RENEWAL_INTERVAL_SECONDS, lifetime * fraction) : t);
       return;
     }
-    const lifetime = iat === undefined ? exp - t : exp - iat;
     const jitter = Math.min(jitterMax, Math.max(0, lifetime) / 10);
     const at = nextRenewalAt({ exp, iat }, { minLifetime: e.token.minLifetime, fraction, jitter }, rand);
     e.early = at < exp - e.token.minLifetime;
@@ -333,7 +354,8 @@ export function createDaemon(options: DaemonOptions): Daemon {
         ...(g.loaded.passwordIdentities === undefined
           ? {}
           : { passwordIdentities: g.loaded.passwordIdentities }),
-        // after merge: clients (one long-lived ClientCache, so discovery happens once per issuer)
+        // One long-lived cache: each issuer's discovery is done once, not at every renewal.
+        clients,
       });
       for (const o of result.outcomes) outcomes.set(o.token, o);
     } catch (err) {
@@ -374,8 +396,11 @@ export function createDaemon(options: DaemonOptions): Daemon {
         e.failures = 0;
         e.lastError = undefined;
         e.failingSince = undefined;
-        // after merge: issuedAt (TokenOutcome.issuedAt saves reading the file back)
-        await inspect(name);
+        if (o.expiresAt !== undefined) {
+          // The outcome says what is on disk now: no need to read the file back.
+          const dueNow = o.expiresAt - t <= e.token.minLifetime;
+          scheduleFrom(name, e, o.expiresAt, o.issuedAt, dueNow, o.result === 'renewed');
+        } else await inspect(name);
         if (o.result === 'renewed') {
           safeLog({
             type: 'renewed',

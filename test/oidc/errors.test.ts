@@ -3,9 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import { OAuthError, TokenwardenError } from '../../src/errors.js';
 import { parseRetryAfter, translateError } from '../../src/oidc/errors.js';
 import { createClient, refreshTokenGrant, registerClient } from '../../src/oidc/index.js';
-import { isRetryable } from '../../src/renewal/schedule.js';
 import { Secret } from '../../src/secret.js';
 import { RETRY_AFTER_SECONDS, startTestIssuer, type TestIssuer } from '../../src/testing/index.js';
+import { isRetryable } from '../../src/tokens/schedule.js';
 
 const ctx = { timeoutSeconds: 5 };
 

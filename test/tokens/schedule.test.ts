@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OAuthError, TokenwardenError } from '../../src/errors.js';
-import { backoff, isRetryable, nextRenewalAt } from '../../src/renewal/schedule.js';
+import { backoff, isRetryable, nextRenewalAt } from '../../src/tokens/schedule.js';
 
 const zero = () => 0;
 const one = () => 1;
