@@ -303,7 +303,10 @@ function badge(state: CredentialState): string {
 
 /** An absolute time (UTC, machine-readable) shown as how long ago or how soon it is. */
 function time(epochSeconds: number, now: number): string {
-  const iso = `${new Date(Math.floor(epochSeconds) * 1000).toISOString().slice(0, 19)}Z`;
+  // A time past what a Date can hold (a token claiming exp 1e15) is shown as such, not a crash.
+  const date = new Date(Math.floor(epochSeconds) * 1000);
+  if (!Number.isFinite(date.getTime())) return '<time>out of range</time>';
+  const iso = `${date.toISOString().slice(0, 19)}Z`;
   const delta = epochSeconds - now;
   const words =
     Math.abs(delta) < 1 ? 'now' : delta < 0 ? `${formatDuration(-delta)} ago` : `in ${formatDuration(delta)}`;

@@ -213,9 +213,12 @@ describe('daemon scheduling (virtual time)', () => {
     await time.advance((limited + 999 - time.seconds) * 1000, d());
     assert.equal(issuer.calls.length, n + 1, 'retried before Retry-After');
     issuer.mode = 'up';
+    // Then spread after it by the account's jitter (rand() = 1: the backoff bound, 300 s here).
+    await time.advance(300_000, d());
+    assert.equal(issuer.calls.length, n + 1, 'every client told 1000 s came back at 1000 s');
     await time.advance(1_000, d());
     assert.equal(issuer.calls.length, n + 2);
-    assert.equal(issuer.calls[n + 1]?.at, limited + 1000);
+    assert.equal(issuer.calls[n + 1]?.at, limited + 1300);
     assert.equal(row('a0t0')?.state, 'ok');
     assert.equal(row('a0t0')?.lastError, undefined);
     assert.equal(row('a0t0')?.failures, undefined);
@@ -368,6 +371,45 @@ describe('daemon scheduling (virtual time)', () => {
     await time.advance(2_000, d());
     assert.equal(issuer.calls.length, 2);
     assert.equal((issuer.calls[1]?.at ?? 0) - first, 120 * 86400 - 60);
+  });
+
+  it('an account that comes to need a login while another of its tokens waits in its queue stops there', async () => {
+    // Regression: the queued token used to re-start the blocked account's run at once, forever (a
+    // busy loop that froze the daemon: no timer, no HTTP, no SIGTERM).
+    configText = accountsAndTokens(1, 2);
+    const iat = Math.floor(time.seconds);
+    // a0t1 is due in 61 s; a0t0 has no token yet, so it is renewed at once.
+    await writeFile(join(dir, 'a0t1.token'), jwt({ iat, exp: iat + 121 }));
+    let open: () => void = () => {};
+    issuer.gate = new Promise((resolve) => {
+      open = resolve;
+    });
+    issuer.mode = new TokenwardenError('NEEDS_LOGIN', 'account a0 needs a new login');
+    daemon = createDaemon({
+      load: load(),
+      clock: time.clock,
+      timers: time.timers,
+      rand: () => 1,
+      log: (e) => events.push(e),
+      renew: issuer.renew,
+      jitterSeconds: 0,
+    });
+    await daemon.start();
+    const first = time.advance(0, d());
+    while (issuer.calls.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    // a0t1's timer fires while a0t0's renewal holds at the gate: it is queued behind it.
+    await time.advance(61_000, { idle: async () => {} } as unknown as Daemon);
+    open();
+    await first;
+    await d().idle();
+    assert.equal(issuer.calls.length, 1);
+    assert.equal(d().snapshot().groups[0]?.problem?.code, 'NEEDS_LOGIN');
+    assert.equal(row('a0t1')?.nextRenewalAt, undefined, 'a0t1 waits with its account');
+    // Timers still run: an hour passes, and the refused refresh token is not sent again.
+    await time.advance(3600_000, d());
+    assert.equal(issuer.calls.length, 1);
+    // Its token ran out meanwhile, with nothing able to renew it: shown missing, not ok.
+    assert.equal(row('a0t1')?.state, 'missing');
   });
 
   it('close() lets the renewal in flight finish, is idempotent, and starts nothing after', async () => {
