@@ -412,6 +412,61 @@ describe('daemon scheduling (virtual time)', () => {
     assert.equal(row('a0t1')?.state, 'missing');
   });
 
+  it('a hung issuer holds at most half the slots: accounts of another issuer still renew', async () => {
+    let text = `[DEFAULT]\nstate_dir = ${join(dir, 'state')}\n\n`;
+    for (const [name, issuerUrl] of [
+      ['h0', 'https://hung.example'],
+      ['h1', 'https://hung.example'],
+      ['ok', 'https://fine.example'],
+    ]) {
+      text += `[account ${name}]\npassword_file = ${join(dir, `${name}.pw`)}\nissuer = ${issuerUrl}\n\n`;
+      text += `[token ${name}t]\naccount = ${name}\ntoken_path = ${join(dir, `${name}t.token`)}\nmin_lifetime = 60\n\n`;
+    }
+    configText = text;
+    let release: () => void = () => {};
+    const hung = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const renewed: string[] = [];
+    daemon = createDaemon({
+      load: load(),
+      clock: time.clock,
+      timers: time.timers,
+      rand: () => 1,
+      log: (e) => events.push(e),
+      concurrency: 2,
+      renew: async (o) => {
+        const token = o.config.tokens.find((t) => o.only?.includes(t.name));
+        assert.ok(token);
+        if (token.account.startsWith('h')) await hung;
+        renewed.push(token.account);
+        const iat = Math.floor(time.seconds);
+        await writeFile(token.tokenPath, jwt({ iat, exp: iat + 3600 }));
+        return {
+          outcomes: [
+            {
+              token: token.name,
+              account: token.account,
+              path: token.tokenPath,
+              result: 'renewed',
+              expiresAt: iat + 3600,
+            },
+          ],
+          accounts: [],
+        };
+      },
+    });
+    await daemon.start();
+    const started = time.advance(0, { idle: async () => {} } as unknown as Daemon);
+    await started;
+    for (let i = 0; i < 50 && !renewed.includes('ok'); i++)
+      await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(renewed, ['ok'], 'the account of the working issuer was not held up by the hung one');
+    release();
+    await d().idle();
+    assert.deepEqual([...renewed].sort(), ['h0', 'h1', 'ok']);
+  });
+
   it('close() lets the renewal in flight finish, is idempotent, and starts nothing after', async () => {
     configText = accountsAndTokens(2, 1);
     let open: () => void = () => {};
