@@ -406,7 +406,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
       g.active--;
       if (g.retired && g.active === 0) void g.loaded.store.close().catch(() => {});
     }
-    await settle(a, names, outcomes, thrown);
+    await settle(a, names, outcomes, thrown, new Map(entries.map((e) => [e.token.name, e])));
   }
 
   async function settle(
@@ -414,6 +414,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
     names: string[],
     outcomes: Map<string, TokenOutcome>,
     thrown: TokenwardenError | undefined,
+    attempted: ReadonlyMap<string, TokenEntry>,
   ): Promise<void> {
     const t = now();
     let retryable = false;
@@ -422,7 +423,9 @@ export function createDaemon(options: DaemonOptions): Daemon {
     const failed: Array<[string, TokenEntry, TokenwardenError]> = [];
     for (const name of names) {
       const e = tokens.get(name);
-      if (e === undefined || e.token.account !== a.name) continue; // Removed by a reload meanwhile.
+      // Removed or replaced by a reload meanwhile: the reload planned the new entry from its file, and
+      // this run's result (of the old section) must not overwrite it.
+      if (e === undefined || e !== attempted.get(name) || e.token.account !== a.name) continue;
       const o = outcomes.get(name);
       if (o?.stopped) {
         e.state = e.expiresAt !== undefined && e.expiresAt > t ? 'ok' : 'missing';
@@ -515,7 +518,8 @@ export function createDaemon(options: DaemonOptions): Daemon {
   }
 
   async function block(a: AccountEntry, error: TokenwardenError) {
-    if (a.blocked) return;
+    // An account entry a reload replaced is not watched: the new one decides for itself.
+    if (a.blocked || accounts.get(a.name) !== a) return;
     a.blocked = { error, identity: await identityOf(a) };
     safeLog({ type: 'account-blocked', account: a.name, error });
     armWatch(a);
