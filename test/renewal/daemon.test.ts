@@ -139,7 +139,8 @@ describe('daemon scheduling (virtual time)', () => {
     };
   }
 
-  function start(extra: Partial<DaemonOptions> = {}): Promise<void> {
+  /** A daemon on the virtual time and the fake issuer, not started. */
+  function create(extra: Partial<DaemonOptions> = {}): Daemon {
     daemon = createDaemon({
       load: load(),
       clock: time.clock,
@@ -150,7 +151,12 @@ describe('daemon scheduling (virtual time)', () => {
       jitterSeconds: 0,
       ...extra,
     });
-    return daemon.start().then(() => time.advance(0, daemon as Daemon));
+    return daemon;
+  }
+
+  function start(extra: Partial<DaemonOptions> = {}): Promise<void> {
+    const started = create(extra);
+    return started.start().then(() => time.advance(0, started));
   }
 
   const d = () => daemon as Daemon;
@@ -385,16 +391,7 @@ describe('daemon scheduling (virtual time)', () => {
       open = resolve;
     });
     issuer.mode = new TokenwardenError('NEEDS_LOGIN', 'account a0 needs a new login');
-    daemon = createDaemon({
-      load: load(),
-      clock: time.clock,
-      timers: time.timers,
-      rand: () => 1,
-      log: (e) => events.push(e),
-      renew: issuer.renew,
-      jitterSeconds: 0,
-    });
-    await daemon.start();
+    await create().start();
     const first = time.advance(0, d());
     while (issuer.calls.length === 0) await new Promise((resolve) => setImmediate(resolve));
     // a0t1's timer fires while a0t0's renewal holds at the gate: it is queued behind it.
@@ -428,12 +425,7 @@ describe('daemon scheduling (virtual time)', () => {
       release = resolve;
     });
     const renewed: string[] = [];
-    daemon = createDaemon({
-      load: load(),
-      clock: time.clock,
-      timers: time.timers,
-      rand: () => 1,
-      log: (e) => events.push(e),
+    create({
       concurrency: 2,
       renew: async (o) => {
         const token = o.config.tokens.find((t) => o.only?.includes(t.name));
@@ -456,9 +448,8 @@ describe('daemon scheduling (virtual time)', () => {
         };
       },
     });
-    await daemon.start();
-    const started = time.advance(0, { idle: async () => {} } as unknown as Daemon);
-    await started;
+    await d().start();
+    await time.advance(0, { idle: async () => {} } as unknown as Daemon);
     for (let i = 0; i < 50 && !renewed.includes('ok'); i++)
       await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(renewed, ['ok'], 'the account of the working issuer was not held up by the hung one');
@@ -473,16 +464,7 @@ describe('daemon scheduling (virtual time)', () => {
     issuer.gate = new Promise((resolve) => {
       open = resolve;
     });
-    daemon = createDaemon({
-      load: load(),
-      clock: time.clock,
-      timers: time.timers,
-      rand: () => 1,
-      log: (e) => events.push(e),
-      renew: issuer.renew,
-      concurrency: 1,
-    });
-    await daemon.start();
+    await create({ concurrency: 1, jitterSeconds: undefined }).start();
     // Fires both accounts' timers; the first account's renewal holds at the gate.
     const started = time.advance(0, d());
     while (issuer.calls.length === 0) await new Promise((resolve) => setImmediate(resolve));
