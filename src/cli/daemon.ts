@@ -55,7 +55,8 @@ Logs one line per event on stderr (renewed, failed and when it is retried, reloa
     listen: {
       type: 'string',
       valueName: 'HOST:PORT',
-      description: 'where the status page, /metrics, /healthz and /readyz are served (default 127.0.0.1:9464; none: no HTTP)',
+      description:
+        'where the status page, /metrics, /healthz and /readyz are served (default 127.0.0.1:9464; none: no HTTP)',
     },
     'tls-cert': {
       type: 'string',
