@@ -31,7 +31,7 @@ stop, new ones start and changed ones are rescheduled; a refresh in flight is fi
 SIGTERM or SIGINT: start nothing new, finish and save the refresh in flight, exit 0. A second signal
 only says it is still finishing (a refresh the issuer answered must be saved, or its rotated refresh
 token is lost); SIGKILL stops it at once, at that risk.
-HTTP (--listen, 127.0.0.1:9871 by default; none: no HTTP): / is a status page (every token, its time
+HTTP (--listen, 127.0.0.1:9464 by default; none: no HTTP): / is a status page (every token, its time
 left as a bar, state, last error, next renewal; reloads itself), /api/status the same as JSON,
 /metrics Prometheus metrics, /healthz liveness, /readyz readiness (a config is loaded and the state
 directory can be used). Nothing served holds a secret. Listening beyond loopback needs --tls-cert and
@@ -58,7 +58,8 @@ appends them to a file (mode 0600, rotated to PATH.1 at 1 MiB). Never a secret.`
     listen: {
       type: 'string',
       valueName: 'HOST:PORT',
-      description: `where the status page, /metrics, /healthz and /readyz are served (default ${'127.0.0.1:9871'}; none: no HTTP)`,
+      description:
+        'where the status page, /metrics, /healthz and /readyz are served (default 127.0.0.1:9464; none: no HTTP)',
     },
     'tls-cert': {
       type: 'string',
@@ -250,7 +251,7 @@ appends them to a file (mode 0600, rotated to PATH.1 at 1 MiB). Never a secret.`
   },
 };
 
-const DEFAULT_LISTEN = '127.0.0.1:9871';
+const DEFAULT_LISTEN = '127.0.0.1:9464';
 
 /** `HOST:PORT` (IPv6 in brackets), or `none` for no HTTP at all. */
 function parseListen(value: string): { host: string; port: number } | undefined {
@@ -260,7 +261,7 @@ function parseListen(value: string): { host: string; port: number } | undefined 
   if (!m || port > 65535) {
     throw new TokenwardenError(
       'USAGE',
-      `--listen ${value}: expected HOST:PORT (for example 127.0.0.1:9871, [::1]:9871), or none`,
+      `--listen ${value}: expected HOST:PORT (for example 127.0.0.1:9464, [::1]:9464), or none`,
     );
   }
   return { host: (m[1] ?? m[2]) as string, port };

@@ -1,10 +1,13 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startTestIssuer } from '../testing/index.js';
+import { formatDuration } from '../tokens/index.js';
+import type { StatusSnapshot } from '../web/status-model.js';
 import { boolOpt, type CliIO, type Command, stringOpt } from './command.js';
 import { main } from './program.js';
 import { runSetup } from './setup.js';
@@ -87,6 +90,8 @@ Nothing leaves this machine.`,
       say(`issuer token requests before: ${before}, after: ${JSON.stringify(issuer.stats().tokenRequests)}`);
       step('tokenwarden agent: oidc-agent-style tokens at the terminal, cached per audience and scope');
       code ||= await agentDemo(dir, config, issuer, io, say);
+      step('tokenwarden daemon: each token on its own schedule, with a status page and /metrics');
+      code ||= await daemonDemo(config, say);
       step('done');
       say(
         keep
@@ -100,6 +105,56 @@ Nothing leaves this machine.`,
     }
   },
 };
+
+/**
+ * Runs `tokenwarden daemon` on the demo's config for a moment (as a child, as systemd would), shows what
+ * its HTTP side serves (the snapshot behind the status page, and /metrics), then stops it with SIGTERM.
+ */
+async function daemonDemo(config: string, say: (text: string) => void): Promise<number> {
+  const cli = fileURLToPath(new URL('./main.js', import.meta.url));
+  const child = spawn(process.execPath, [cli, 'daemon', '--config', config, '--listen', '127.0.0.1:0'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  const serving = new Promise<string | undefined>((resolve) => {
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      const m = /daemon: serving (\S+) /.exec(stderr);
+      if (m) resolve(m[1]);
+    });
+    void exited.then(() => resolve(undefined));
+  });
+  const timer = setTimeout(() => child.kill('SIGTERM'), 30_000);
+  try {
+    const url = await serving;
+    if (url === undefined) {
+      say(`  the daemon did not start:\n${stderr}`);
+      return 1;
+    }
+    say(`$ tokenwarden daemon --config ${config} --listen 127.0.0.1:0`);
+    say(`  status page: ${url}   (also ${url}api/status, ${url}metrics, ${url}healthz, ${url}readyz)`);
+    const snapshot = (await (await fetch(new URL('api/status', url))).json()) as StatusSnapshot;
+    const now = Date.now() / 1000;
+    for (const row of snapshot.rows) {
+      const left = row.expiresAt === undefined ? '-' : formatDuration(row.expiresAt - now);
+      const next =
+        row.nextRenewalAt === undefined ? '-' : formatDuration(Math.max(0, row.nextRenewalAt - now));
+      say(`  [token ${row.id}] ${row.state}, expires in ${left}, next renewal in ${next}`);
+    }
+    const metrics = await (await fetch(new URL('metrics', url))).text();
+    const states = metrics.split('\n').filter((l) => l.startsWith('tokenwarden_credentials{'));
+    say(`  /metrics (${metrics.split('\n').length} lines), for example:\n    ${states.join('\n    ')}`);
+  } finally {
+    child.kill('SIGTERM');
+    const code = await exited;
+    clearTimeout(timer);
+    say(
+      code === 0 ? '  SIGTERM: the daemon finished its work in flight and stopped' : `  daemon exit ${code}`,
+    );
+  }
+  return 0;
+}
 
 /**
  * Starts the agent in this process on a private socket, loads the demo account, and asks it for the same

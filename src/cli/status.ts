@@ -65,9 +65,21 @@ section that breaks no token); 2 bad command line; 3 the config file cannot be r
     if (fromDaemon !== undefined) {
       const { info, snapshot } = fromDaemon;
       io.err(`status: from the running daemon (pid ${info.pid}, ${info.url})\n`);
-      const rows = sortRows(config, daemonRows(config, snapshot, now));
+      const rows = daemonRows(config, snapshot, now);
+      // What config.ini says now but the daemon does not run (a reload it refused, a section added
+      // since): shown as the files show it, so a broken section is never hidden behind a daemon.
+      const shown = new Set(rows.map((r) => r.token));
+      const names = [...config.tokens, ...config.brokenTokens].map((t) => t.name);
+      if (names.some((n) => !shown.has(n))) {
+        for (const r of await fileRows(config, now)) if (!shown.has(r.token)) rows.push(r);
+      }
+      if (snapshot.configError !== undefined) {
+        others.push(
+          `the daemon refused the last reload of ${config.file} and keeps running the previous one: ${snapshot.configError.message}`,
+        );
+      }
       const warnings = snapshot.warnings.map((w) => w.message);
-      return result(config, now, rows, others, {
+      return result(config, now, sortRows(config, rows), others, {
         source: 'daemon',
         daemon: { pid: info.pid, url: info.url },
         warnings,
@@ -194,7 +206,14 @@ async function askDaemon(
   if (info === undefined || !isProcessAlive(info.pid)) return undefined;
   if (!(await sameFile(info.config, config.file))) return undefined;
   try {
-    return { info, snapshot: await fetchDaemonSnapshot(info, { timeoutMs: DAEMON_TIMEOUT_MS }) };
+    const snapshot = await fetchDaemonSnapshot(info, { timeoutMs: DAEMON_TIMEOUT_MS });
+    // The daemon that answered must be the one running this config (a stale daemon.json, a pid reused,
+    // another daemon now on that port would show another config's tokens).
+    if (snapshot.configFile === undefined || !(await sameFile(snapshot.configFile, config.file))) {
+      io.err(`status: the daemon at ${info.url} runs another config; reading the files\n`);
+      return undefined;
+    }
+    return { info, snapshot };
   } catch (err) {
     if (!(err instanceof TokenwardenError)) throw err;
     io.err(

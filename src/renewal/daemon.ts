@@ -110,7 +110,15 @@ export interface Daemon {
 const MIN_RENEWAL_INTERVAL_SECONDS = 5;
 
 /** Error codes that say an account cannot work until a person acts (a new login, a setup, a password). */
-const NEEDS_A_PERSON = new Set(['NEEDS_LOGIN', 'STORE_NOT_FOUND', 'STORE_DECRYPT_FAILED', 'PASSWORD_FILE']);
+const NEEDS_A_PERSON = new Set([
+  'NEEDS_LOGIN',
+  'STORE_NOT_FOUND',
+  'STORE_DECRYPT_FAILED',
+  'PASSWORD_FILE',
+  // A rotated refresh token that could not be saved: the one on disk is dead, and sending it again would
+  // only trip the issuer's reuse detection.
+  'CREDENTIAL_LOST',
+]);
 
 interface Generation {
   loaded: DaemonConfig;
@@ -172,6 +180,17 @@ export function createDaemon(options: DaemonOptions): Daemon {
   const watchMs = (options.watchSeconds ?? 60) * 1000;
   const windowSeconds = options.batchWindowSeconds ?? 5;
   const slots = createSlots(options.concurrency ?? 16);
+  /** Per issuer, at most half the slots (at least one), so one hung issuer cannot take them all. */
+  const perIssuer = Math.max(1, Math.ceil((options.concurrency ?? 16) / 2));
+  const bySlotIssuer = new Map<string, ReturnType<typeof createSlots>>();
+  const issuerSlots = (issuer: string) => {
+    let s = bySlotIssuer.get(issuer);
+    if (s === undefined) {
+      s = createSlots(perIssuer);
+      bySlotIssuer.set(issuer, s);
+    }
+    return s;
+  };
   const stop = new AbortController();
   const now = () => clock() / 1000;
   const clients = new ClientCache();
@@ -302,14 +321,28 @@ export function createDaemon(options: DaemonOptions): Daemon {
     const run = runAccount(a).finally(() => {
       a.running = undefined;
       runs.delete(run);
-      // Tokens queued while it ran (a timer that fired meanwhile) get their turn.
-      if (a.queue.size > 0 && accounts.get(a.name) === a) kick(a);
+      // Tokens queued while it ran (a timer that fired meanwhile) get their turn, unless the account now
+      // waits for a person: then they wait with it (checkBlocked plans them again).
+      if (a.blocked) dropQueue(a);
+      else if (a.queue.size > 0 && accounts.get(a.name) === a) kick(a);
     });
     a.running = run;
     runs.add(run);
   }
 
+  /** Forgets what an account that waits for a person had queued: nothing of it is planned until it resumes. */
+  function dropQueue(a: AccountEntry) {
+    for (const n of a.queue) {
+      const e = tokens.get(n);
+      if (e !== undefined && e.token.account === a.name && e.alarm === undefined) e.nextAt = undefined;
+    }
+    a.queue.clear();
+  }
+
   async function runAccount(a: AccountEntry): Promise<void> {
+    // An issuer that hangs may hold at most its share of the slots, never all of them: accounts of
+    // other issuers keep renewing (docs/architecture.md invariant 4).
+    const releaseIssuer = await issuerSlots(a.account?.issuer ?? '').acquire();
     const release = await slots.acquire();
     try {
       while (a.queue.size > 0 && !closing && !a.blocked && accounts.get(a.name) === a) {
@@ -323,6 +356,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
       for (const n of tokensOf(a.name)) if (tokens.get(n)?.alarm === undefined) plan(n, now() + cap);
     } finally {
       release();
+      releaseIssuer();
     }
   }
 
@@ -332,7 +366,8 @@ export function createDaemon(options: DaemonOptions): Daemon {
     g.active++;
     const entries = names.map((n) => tokens.get(n)).filter((e): e is TokenEntry => e !== undefined);
     for (const e of entries) {
-      e.state = 'renewing';
+      // A retry of a failing token is still failing until it succeeds: the page and /metrics keep saying so.
+      if (e.state !== 'failing') e.state = 'renewing';
       e.nextAt = undefined;
     }
     const outcomes = new Map<string, TokenOutcome>();
@@ -358,6 +393,10 @@ export function createDaemon(options: DaemonOptions): Daemon {
         clients,
       });
       for (const o of result.outcomes) outcomes.set(o.token, o);
+      // An account found unable to renew while its tokens were still fresh (no credential, needs login,
+      // does not decrypt): it waits for a person as if a renewal had failed so.
+      const problem = result.accounts.find((p) => p.account === a.name);
+      if (problem !== undefined) thrown = problem.error;
     } catch (err) {
       thrown =
         err instanceof TokenwardenError
@@ -367,7 +406,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
       g.active--;
       if (g.retired && g.active === 0) void g.loaded.store.close().catch(() => {});
     }
-    await settle(a, names, outcomes, thrown);
+    await settle(a, names, outcomes, thrown, new Map(entries.map((e) => [e.token.name, e])));
   }
 
   async function settle(
@@ -375,6 +414,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
     names: string[],
     outcomes: Map<string, TokenOutcome>,
     thrown: TokenwardenError | undefined,
+    attempted: ReadonlyMap<string, TokenEntry>,
   ): Promise<void> {
     const t = now();
     let retryable = false;
@@ -383,7 +423,9 @@ export function createDaemon(options: DaemonOptions): Daemon {
     const failed: Array<[string, TokenEntry, TokenwardenError]> = [];
     for (const name of names) {
       const e = tokens.get(name);
-      if (e === undefined || e.token.account !== a.name) continue; // Removed by a reload meanwhile.
+      // Removed or replaced by a reload meanwhile: the reload planned the new entry from its file, and
+      // this run's result (of the old section) must not overwrite it.
+      if (e === undefined || e !== attempted.get(name) || e.token.account !== a.name) continue;
       const o = outcomes.get(name);
       if (o?.stopped) {
         e.state = e.expiresAt !== undefined && e.expiresAt > t ? 'ok' : 'missing';
@@ -430,7 +472,10 @@ export function createDaemon(options: DaemonOptions): Daemon {
       a.issuerFailingSince = undefined;
       void track(noteCredential(a));
     }
-    if (failed.length === 0) return;
+    if (failed.length === 0) {
+      if (thrown !== undefined && NEEDS_A_PERSON.has(thrown.code) && !a.blocked) await block(a, thrown);
+      return;
+    }
     // An account this configuration could not use (its password file unreadable or unsafe) fails the
     // same way until the file is fixed: watched like one that needs a login, and loaded again then.
     const unusable = gen?.loaded.unusable?.has(a.name) === true;
@@ -454,7 +499,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
       e.failingSince ??= t;
       e.lastError = statusError(error);
       const person = unusable || NEEDS_A_PERSON.has(error.code);
-      e.state = error.code === 'NEEDS_LOGIN' ? 'needs-login' : 'failing';
+      e.state = error.code === 'NEEDS_LOGIN' || error.code === 'CREDENTIAL_LOST' ? 'needs-login' : 'failing';
       const retryAt = person || a.blocked ? undefined : t + delay;
       plan(name, retryAt);
       safeLog({ type: 'failed', token: name, account: a.name, error, retryAt, attempt: e.failures });
@@ -473,7 +518,8 @@ export function createDaemon(options: DaemonOptions): Daemon {
   }
 
   async function block(a: AccountEntry, error: TokenwardenError) {
-    if (a.blocked) return;
+    // An account entry a reload replaced is not watched: the new one decides for itself.
+    if (a.blocked || accounts.get(a.name) !== a) return;
     a.blocked = { error, identity: await identityOf(a) };
     safeLog({ type: 'account-blocked', account: a.name, error });
     armWatch(a);
@@ -712,7 +758,10 @@ export function createDaemon(options: DaemonOptions): Daemon {
             id: name,
             group: e.token.account,
             path: e.token.tokenPath,
-            state: e.state,
+            // A token that ran out while nothing could renew it (its account waits for a person) is
+            // missing, whatever was last said of it.
+            state:
+              e.state === 'ok' && e.expiresAt !== undefined && e.expiresAt <= now() ? 'missing' : e.state,
             issuedAt: e.issuedAt,
             expiresAt: e.expiresAt,
             lastRenewal: e.lastRenewal,

@@ -58,7 +58,7 @@ export interface BackoffOptions {
 
 /**
  * The delay (seconds) before retry number `attempt` (1 for the first retry): capped exponential backoff
- * with jitter, never shorter than the issuer's Retry-After.
+ * with jitter, never shorter than the issuer's Retry-After (and then spread after it by that jitter).
  */
 export function backoff(attempt: number, opts: BackoffOptions, rand: () => number): number {
   const base = Math.max(0, opts.baseSeconds);
@@ -74,7 +74,10 @@ export function backoff(attempt: number, opts: BackoffOptions, rand: () => numbe
     delay = unit(rand) * Math.min(cap, base * 2 ** exponent);
   }
   const retryAfter = opts.retryAfterSeconds;
-  if (retryAfter !== undefined && Number.isFinite(retryAfter) && retryAfter > delay) delay = retryAfter;
+  // Never sooner than the issuer's Retry-After, and spread after it by the jitter just drawn: every
+  // client told "120 s" must not come back in the same second.
+  if (retryAfter !== undefined && Number.isFinite(retryAfter) && retryAfter > delay)
+    delay = retryAfter + delay;
   return delay;
 }
 

@@ -1,18 +1,8 @@
 import { STATUS_CODES } from 'node:http';
+import { escapeHtml } from './html.js';
 import type { HttpError } from './http-errors.js';
 
-const ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-
-/** Text for an HTML text node or attribute. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
-}
+export { escapeHtml };
 
 /**
  * The error answer for a person in a browser: a small self-contained page (inline style only, which

@@ -8,8 +8,8 @@
  * holds no secret by construction; the filter is the last line of defence for error text an issuer wrote.
  */
 import { createHash } from 'node:crypto';
-import { redact } from '../redact.js';
 import { formatDuration } from '../tokens/lifetime.js';
+import { escapeHtml } from './html.js';
 import {
   CREDENTIAL_STATES,
   type CredentialRow,
@@ -105,23 +105,7 @@ export function statusPageEtag(html: string): string {
   return `"${createHash('sha256').update(html).digest('base64url').slice(0, 27)}"`;
 }
 
-/** Redacts JWT-shaped text, then escapes it for HTML text and attribute values. */
-export function escapeHtml(value: string): string {
-  // Most texts (names, paths) need neither: skip both regular expressions for them.
-  const text = value.includes('eyJ') ? redact(value) : value;
-  return HTML_SPECIAL.test(text) ? text.replace(HTML_SPECIALS, (c) => ESCAPES[c] as string) : text;
-}
-
-const HTML_SPECIAL = /[&<>"']/;
-const HTML_SPECIALS = /[&<>"']/g;
-
-const ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
+export { escapeHtml };
 
 /**
  * The fraction of its lifetime a credential has left, `(exp − now) / (exp − iat)` clamped to [0, 1];
@@ -303,7 +287,10 @@ function badge(state: CredentialState): string {
 
 /** An absolute time (UTC, machine-readable) shown as how long ago or how soon it is. */
 function time(epochSeconds: number, now: number): string {
-  const iso = `${new Date(Math.floor(epochSeconds) * 1000).toISOString().slice(0, 19)}Z`;
+  // A time past what a Date can hold (a token claiming exp 1e15) is shown as such, not a crash.
+  const date = new Date(Math.floor(epochSeconds) * 1000);
+  if (!Number.isFinite(date.getTime())) return '<time>out of range</time>';
+  const iso = `${date.toISOString().slice(0, 19)}Z`;
   const delta = epochSeconds - now;
   const words =
     Math.abs(delta) < 1 ? 'now' : delta < 0 ? `${formatDuration(-delta)} ago` : `in ${formatDuration(delta)}`;

@@ -55,7 +55,9 @@ export function computeWarnings(
   const groupsNeedingLogin = new Set<string>();
   for (const group of snapshot.groups) {
     const rows = rowsByGroup.get(group.name) ?? [];
-    if (group.problem?.code === NEEDS_LOGIN) {
+    // Any problem that stops the whole group waits for a person: a refused refresh token, no credential
+    // yet, one that does not decrypt, a password file that cannot be read.
+    if (group.problem !== undefined) {
       groupsNeedingLogin.add(group.name);
       out.push(groupNeedsLogin(group, rows, now));
     }
@@ -95,12 +97,15 @@ function groupNeedsLogin(group: GroupStatus, rows: CredentialRow[], now: number)
     undefined,
   );
   const count = rows.length === 1 ? '1 token' : `${rows.length} tokens`;
+  const refused = group.problem?.code === NEEDS_LOGIN;
+  const why = refused ? 'the issuer refused its refresh token' : `it cannot renew: ${group.problem?.message}`;
+  const what = refused ? 'needs a new login' : 'needs attention';
   return {
     kind: 'needs-login',
     group: group.name,
     message:
-      `${group.name} needs a new login: the issuer refused its refresh token, and its ${count} will not be ` +
-      `renewed until then. ${group.problem?.hint ?? `Log in again (tokenwarden setup ${group.name}).`}`,
+      `${group.name} ${what}: ${why}, and its ${count} will not be renewed until then. ` +
+      `${group.problem?.hint ?? `Log in again (tokenwarden setup ${group.name}).`}`,
     since: since ?? now,
   };
 }

@@ -3,7 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { decodeToken } from '../../src/tokens/index.js';
+import type { StatusSnapshot } from '../../src/web/status-model.js';
 import { type RunningAgent, startAgent, stopAgent } from '../helpers/agent.js';
 import { findLeaks, runCli } from '../helpers/cli.js';
 import { type DaemonProcess, startDaemon } from '../helpers/daemon.js';
@@ -98,6 +100,30 @@ describe('daemon keeping short-lived tokens', () => {
     // The tokens on disk were left alone while the issuer failed.
     for (const t of TOKENS)
       assert.deepEqual(await look(t), before[t], `${t} was rewritten during the outage`);
+    // The page's snapshot and /metrics show the outage while it lasts.
+    const url = await daemon.url();
+    const during = (await (await fetch(new URL('api/status', url))).json()) as StatusSnapshot;
+    const vo = during.groups.find((g) => g.name === 'vo');
+    assert.ok(vo?.issuerFailingSince !== undefined, 'the account says since when its issuer fails');
+    for (const t of TOKENS) {
+      const row = during.rows.find((r) => r.id === t);
+      assert.equal(row?.state, 'failing', `${t} shown failing`);
+      assert.ok((row?.failures ?? 0) >= 1, `${t}: failed attempts counted`);
+      assert.equal(row?.expiresAt, before[t]?.exp, `${t}: the token on disk is what is shown`);
+    }
+    const metrics = parsePrometheusTextFormat(await (await fetch(new URL('metrics', url))).text()) as Array<{
+      name: string;
+      metrics: Array<{ value?: string; labels?: Record<string, string> }>;
+    }>;
+    const failing = metrics
+      .find((f) => f.name === 'tokenwarden_credentials')
+      ?.metrics.find((m) => m.labels?.state === 'failing');
+    assert.equal(Number(failing?.value), TOKENS.length);
+    const failuresTotal = metrics
+      .find((f) => f.name === 'tokenwarden_renewal_failures_total')
+      ?.metrics.filter((m) => m.labels?.group === 'vo')
+      .reduce((n, m) => n + Number(m.value), 0);
+    assert.ok((failuresTotal ?? 0) >= 2, `renewal failures counted: ${failuresTotal}`);
     const errors = { ...world.issuer.stats().tokenErrors };
     world.issuer.setFault('none');
     const back = daemon.stderr().length;

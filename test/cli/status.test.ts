@@ -137,6 +137,36 @@ describe('status and a running daemon', () => {
     assert.match(text.stdout, /\nwarning: account vo needs a new login/);
   });
 
+  it('never hides a section the daemon does not run, nor a reload it refused', async () => {
+    // The daemon knows only "first": "second" was added since, and the reload that would add it was
+    // refused (a regression: status through the daemon said all was well and exited 0).
+    const snap = snapshot();
+    snap.rows = snap.rows.filter((r) => r.id === 'first');
+    snap.warnings = [];
+    snap.configError = { code: 'CONFIG_INVALID', message: 'config.ini line 9: Config for [token x]: bad' };
+    stub = await startDaemonStub(serveJson(snap));
+    await writeDaemonInfo(state, { pid: process.pid, url: stub.url, config, startedAt: now - 600 });
+    const run = await status();
+    assert.equal(run.json?.source, 'daemon');
+    assert.deepEqual(run.json?.tokens.map((t) => t.token).sort(), ['first', 'second']);
+    assert.equal(run.code, 1, 'a refused reload is a problem');
+    assert.match(
+      JSON.stringify(run.json),
+      /the daemon refused the last reload of .*config\.ini line 9: Config for \[token x\]: bad/,
+    );
+  });
+
+  it('reads the files when the daemon that answers runs another config', async () => {
+    const snap = snapshot();
+    snap.configFile = join(dir, 'other.ini');
+    await writeFile(snap.configFile, '');
+    stub = await startDaemonStub(serveJson(snap));
+    await writeDaemonInfo(state, { pid: process.pid, url: stub.url, config, startedAt: now - 600 });
+    const run = await status();
+    assert.equal(run.json?.source, 'files');
+    assert.match(run.stderr, /runs another config; reading the files/);
+  });
+
   it('reads the files, silently, when the daemon.json left behind names a process that is gone', async () => {
     const files = await status();
     stub = await startDaemonStub(serveJson(snapshot()));

@@ -139,7 +139,8 @@ describe('daemon scheduling (virtual time)', () => {
     };
   }
 
-  function start(extra: Partial<DaemonOptions> = {}): Promise<void> {
+  /** A daemon on the virtual time and the fake issuer, not started. */
+  function create(extra: Partial<DaemonOptions> = {}): Daemon {
     daemon = createDaemon({
       load: load(),
       clock: time.clock,
@@ -150,7 +151,12 @@ describe('daemon scheduling (virtual time)', () => {
       jitterSeconds: 0,
       ...extra,
     });
-    return daemon.start().then(() => time.advance(0, daemon as Daemon));
+    return daemon;
+  }
+
+  function start(extra: Partial<DaemonOptions> = {}): Promise<void> {
+    const started = create(extra);
+    return started.start().then(() => time.advance(0, started));
   }
 
   const d = () => daemon as Daemon;
@@ -213,9 +219,12 @@ describe('daemon scheduling (virtual time)', () => {
     await time.advance((limited + 999 - time.seconds) * 1000, d());
     assert.equal(issuer.calls.length, n + 1, 'retried before Retry-After');
     issuer.mode = 'up';
+    // Then spread after it by the account's jitter (rand() = 1: the backoff bound, 300 s here).
+    await time.advance(300_000, d());
+    assert.equal(issuer.calls.length, n + 1, 'every client told 1000 s came back at 1000 s');
     await time.advance(1_000, d());
     assert.equal(issuer.calls.length, n + 2);
-    assert.equal(issuer.calls[n + 1]?.at, limited + 1000);
+    assert.equal(issuer.calls[n + 1]?.at, limited + 1300);
     assert.equal(row('a0t0')?.state, 'ok');
     assert.equal(row('a0t0')?.lastError, undefined);
     assert.equal(row('a0t0')?.failures, undefined);
@@ -370,22 +379,92 @@ describe('daemon scheduling (virtual time)', () => {
     assert.equal((issuer.calls[1]?.at ?? 0) - first, 120 * 86400 - 60);
   });
 
+  it('an account that comes to need a login while another of its tokens waits in its queue stops there', async () => {
+    // Regression: the queued token used to re-start the blocked account's run at once, forever (a
+    // busy loop that froze the daemon: no timer, no HTTP, no SIGTERM).
+    configText = accountsAndTokens(1, 2);
+    const iat = Math.floor(time.seconds);
+    // a0t1 is due in 61 s; a0t0 has no token yet, so it is renewed at once.
+    await writeFile(join(dir, 'a0t1.token'), jwt({ iat, exp: iat + 121 }));
+    let open: () => void = () => {};
+    issuer.gate = new Promise((resolve) => {
+      open = resolve;
+    });
+    issuer.mode = new TokenwardenError('NEEDS_LOGIN', 'account a0 needs a new login');
+    await create().start();
+    const first = time.advance(0, d());
+    while (issuer.calls.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    // a0t1's timer fires while a0t0's renewal holds at the gate: it is queued behind it.
+    await time.advance(61_000, { idle: async () => {} } as unknown as Daemon);
+    open();
+    await first;
+    await d().idle();
+    assert.equal(issuer.calls.length, 1);
+    assert.equal(d().snapshot().groups[0]?.problem?.code, 'NEEDS_LOGIN');
+    assert.equal(row('a0t1')?.nextRenewalAt, undefined, 'a0t1 waits with its account');
+    // Timers still run: an hour passes, and the refused refresh token is not sent again.
+    await time.advance(3600_000, d());
+    assert.equal(issuer.calls.length, 1);
+    // Its token ran out meanwhile, with nothing able to renew it: shown missing, not ok.
+    assert.equal(row('a0t1')?.state, 'missing');
+  });
+
+  it('a hung issuer holds at most half the slots: accounts of another issuer still renew', async () => {
+    let text = `[DEFAULT]\nstate_dir = ${join(dir, 'state')}\n\n`;
+    for (const [name, issuerUrl] of [
+      ['h0', 'https://hung.example'],
+      ['h1', 'https://hung.example'],
+      ['ok', 'https://fine.example'],
+    ]) {
+      text += `[account ${name}]\npassword_file = ${join(dir, `${name}.pw`)}\nissuer = ${issuerUrl}\n\n`;
+      text += `[token ${name}t]\naccount = ${name}\ntoken_path = ${join(dir, `${name}t.token`)}\nmin_lifetime = 60\n\n`;
+    }
+    configText = text;
+    let release: () => void = () => {};
+    const hung = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const renewed: string[] = [];
+    create({
+      concurrency: 2,
+      renew: async (o) => {
+        const token = o.config.tokens.find((t) => o.only?.includes(t.name));
+        assert.ok(token);
+        if (token.account.startsWith('h')) await hung;
+        renewed.push(token.account);
+        const iat = Math.floor(time.seconds);
+        await writeFile(token.tokenPath, jwt({ iat, exp: iat + 3600 }));
+        return {
+          outcomes: [
+            {
+              token: token.name,
+              account: token.account,
+              path: token.tokenPath,
+              result: 'renewed',
+              expiresAt: iat + 3600,
+            },
+          ],
+          accounts: [],
+        };
+      },
+    });
+    await d().start();
+    await time.advance(0, { idle: async () => {} } as unknown as Daemon);
+    for (let i = 0; i < 50 && !renewed.includes('ok'); i++)
+      await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(renewed, ['ok'], 'the account of the working issuer was not held up by the hung one');
+    release();
+    await d().idle();
+    assert.deepEqual([...renewed].sort(), ['h0', 'h1', 'ok']);
+  });
+
   it('close() lets the renewal in flight finish, is idempotent, and starts nothing after', async () => {
     configText = accountsAndTokens(2, 1);
     let open: () => void = () => {};
     issuer.gate = new Promise((resolve) => {
       open = resolve;
     });
-    daemon = createDaemon({
-      load: load(),
-      clock: time.clock,
-      timers: time.timers,
-      rand: () => 1,
-      log: (e) => events.push(e),
-      renew: issuer.renew,
-      concurrency: 1,
-    });
-    await daemon.start();
+    await create({ concurrency: 1, jitterSeconds: undefined }).start();
     // Fires both accounts' timers; the first account's renewal holds at the gate.
     const started = time.advance(0, d());
     while (issuer.calls.length === 0) await new Promise((resolve) => setImmediate(resolve));

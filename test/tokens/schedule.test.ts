@@ -71,9 +71,10 @@ describe('backoff', () => {
     assert.equal(backoff(4, opts, zero), 0);
     assert.equal(backoff(4, opts, half), 20);
   });
-  it('never retries sooner than Retry-After, even above the cap', () => {
+  it('never retries sooner than Retry-After, even above the cap, and spreads the clients after it', () => {
     assert.equal(backoff(1, { ...opts, retryAfterSeconds: 30 }, zero), 30);
-    assert.equal(backoff(1, { ...opts, retryAfterSeconds: 3600 }, one), 3600);
+    assert.equal(backoff(1, { ...opts, retryAfterSeconds: 3600 }, one), 3605);
+    assert.equal(backoff(3, { ...opts, retryAfterSeconds: 120 }, half), 130);
     // A shorter Retry-After does not shorten the backoff.
     assert.equal(backoff(5, { ...opts, retryAfterSeconds: 2 }, one), 80);
   });
@@ -82,7 +83,7 @@ describe('backoff', () => {
     assert.equal(backoff(1, d, zero), 5);
     assert.equal(backoff(2, { ...d, previousSeconds: 10 }, one), 30);
     assert.equal(backoff(3, { ...d, previousSeconds: 200 }, one), 300);
-    assert.equal(backoff(3, { ...d, previousSeconds: 200, retryAfterSeconds: 400 }, zero), 400);
+    assert.equal(backoff(3, { ...d, previousSeconds: 200, retryAfterSeconds: 400 }, zero), 405);
   });
   it('spreads many clients that failed together', () => {
     let seed = 7;

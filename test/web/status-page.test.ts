@@ -43,6 +43,17 @@ describe('renderStatusPage', () => {
     );
   });
 
+  it('renders a token whose times are beyond what a date can hold (a regression: it threw)', () => {
+    const far = fixtureSnapshot();
+    const first = far.rows[0];
+    assert.ok(first);
+    first.expiresAt = 9e15;
+    first.nextRenewalAt = 1e308;
+    first.lastRenewal = -1e16;
+    const page = renderStatusPage(far, { now: NOW });
+    assert.match(page, /out of range/);
+  });
+
   it('shows each group with its kind, issuer, refresh-token age and problem', () => {
     for (const g of snapshot.groups)
       assert.match(html, new RegExp(`<section class="group" data-group="${escapeRe(attr(g.name))}">`));

@@ -13,6 +13,32 @@ function row(id: string, group: string, extra: Partial<CredentialRow> = {}): Cre
 }
 
 describe('computeWarnings', () => {
+  it('warns of a group that cannot renew for any reason a person must fix, not only a refused token', () => {
+    const w = computeWarnings(
+      snapshot(
+        [
+          {
+            name: 'cms',
+            kind: 'refresh',
+            problem: {
+              code: 'STORE_NOT_FOUND',
+              message: 'no credential for [account cms] yet',
+              hint: 'run: tokenwarden setup cms',
+            },
+          },
+        ],
+        [row('c', 'cms', { state: 'failing', failingSince: NOW - 5 })],
+      ),
+      NOW,
+    );
+    assert.equal(w.length, 1);
+    assert.equal(w[0]?.kind, 'needs-login');
+    assert.match(
+      w[0]?.message ?? '',
+      /cms needs attention: it cannot renew: no credential .*run: tokenwarden setup cms/,
+    );
+  });
+
   it('warns once for a group that needs a login, saying what to run, not once per token', () => {
     const w = computeWarnings(
       snapshot(
