@@ -224,7 +224,7 @@ async function steadyState(
   }
   const file = join(dir, 'idle.ini');
   await writeFile(file, text);
-  const daemon = await idle([CLI, 'daemon', '--config', file], /daemon: started/);
+  const daemon = await idle([CLI, 'daemon', '--config', file], /daemon\.started /);
   const node = await idle(['-e', 'setInterval(() => {}, 1 << 30)'], undefined);
   return { daemon, node };
 }

@@ -1,7 +1,12 @@
+import { formatHint, type Remedy } from './remedy.js';
+
+export { formatHint, formatRemedy, type Remedy, type RemedyCommand } from './remedy.js';
+
 /**
  * The error model (after jose's `util/errors`): one base class with a stable `code`, a message meant
- * for the user (never containing a secret), an optional `hint` saying what to do, and `cause` kept for
- * debugging. The CLI maps codes to exit statuses in one table (src/cli/exit.ts).
+ * for the user (never containing a secret), an optional `hint` saying what to do, the command that
+ * fixes it as data (`remedy`), and `cause` kept for debugging. The CLI maps codes to exit statuses in
+ * one table (src/cli/exit.ts).
  */
 export type ErrorCode =
   | 'USAGE'
@@ -30,7 +35,13 @@ export type ErrorCode =
 
 export interface TokenwardenErrorOptions {
   cause?: unknown;
-  hint?: string;
+  /**
+   * What to do, for a person. With a `remedy`, the words that lead to its command line (`run` when
+   * absent): the error's `hint` is then `HINT: COMMAND` (see formatHint).
+   */
+  hint?: string | undefined;
+  /** The command that fixes it, as data (`setup`, `add`, `import-oidc-agent`…). */
+  remedy?: Remedy | undefined;
   /** The HTTP status of the issuer's answer that caused it, when there was one. */
   httpStatus?: number | undefined;
   /** How long the issuer asked to wait before trying again (its Retry-After header, in seconds). */
@@ -39,7 +50,10 @@ export interface TokenwardenErrorOptions {
 
 export class TokenwardenError extends Error {
   readonly code: ErrorCode;
+  /** What to do, in words, the remedy's command line included: what every text shown to a person prints. */
   readonly hint: string | undefined;
+  /** The command that fixes it, as data: a server gives it to its client, a UI may offer to run it. */
+  readonly remedy: Remedy | undefined;
   /** The HTTP status of the issuer's answer, kept as data so a scheduler can decide to retry. */
   readonly httpStatus: number | undefined;
   /** The issuer's Retry-After (seconds from when the answer came), kept so a retry honours it. */
@@ -48,7 +62,8 @@ export class TokenwardenError extends Error {
   constructor(code: ErrorCode, message: string, options: TokenwardenErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.hint = options.hint;
+    this.remedy = options.remedy;
+    this.hint = formatHint(options.hint, options.remedy);
     this.httpStatus = options.httpStatus;
     this.retryAfterSeconds = options.retryAfterSeconds;
   }

@@ -1,6 +1,5 @@
-import { formatRemedy } from '../config/login-hint.js';
 import type { ClientCache } from '../credentials/index.js';
-import { TokenwardenError } from '../errors.js';
+import { type Remedy, TokenwardenError } from '../errors.js';
 import type { Secret } from '../secret.js';
 import { type CredentialStore, createFileStore } from '../store/index.js';
 
@@ -34,10 +33,15 @@ export interface LoadOptions {
   clock: () => number;
 }
 
-/** The command that gives an account a new login, then loads it again. */
-export function loginCommand(name: string, configPath: string | undefined, issuer?: string): string {
-  const setup = formatRemedy({ command: 'setup', account: name, config: configPath, issuer });
-  return `${setup}, then: ${formatRemedy({ command: 'add', account: name, config: configPath })}`;
+/** The commands that give an account a new login, then load it again: `setup`, then `add`. */
+export function loginRemedy(name: string, configPath: string | undefined, issuer?: string): Remedy {
+  return {
+    command: 'setup',
+    account: name,
+    config: configPath,
+    issuer,
+    next: { command: 'add', account: name, config: configPath },
+  };
 }
 
 /**
@@ -57,7 +61,8 @@ export async function loadAccount(options: LoadOptions): Promise<LoadedAccount> 
         'STORE_NOT_FOUND',
         `no credential for account ${options.name} at ${options.credentialFile}`,
         {
-          hint: `create it with: ${formatRemedy({ command: 'setup', account: options.name, config: options.configPath, issuer: 'URL' })}`,
+          hint: 'create it with',
+          remedy: { command: 'setup', account: options.name, config: options.configPath, issuer: 'URL' },
         },
       );
     }

@@ -2,7 +2,7 @@ import { ClientCache, expiryOf, refreshWithRotation } from '../credentials/index
 import { TokenwardenError } from '../errors.js';
 import type { AudienceParam, RequestContext } from '../oidc/index.js';
 import { type DecodedToken, decodeToken, nowSeconds } from '../tokens/index.js';
-import { type LoadedAccount, loginCommand } from './accounts.js';
+import { type LoadedAccount, loginRemedy } from './accounts.js';
 import { type CachedToken, TokenCache } from './cache.js';
 
 export interface TokenQuery {
@@ -63,7 +63,7 @@ export class TokenService {
         const record = await account.store.load(account.name);
         if (record === undefined) {
           throw new TokenwardenError('STORE_NOT_FOUND', `the credential of account ${account.name} is gone`, {
-            hint: `run: ${loginCommand(account.name, account.configPath)}`,
+            remedy: loginRemedy(account.name, account.configPath),
           });
         }
         const ctx: RequestContext = { timeoutSeconds: this.#timeoutSeconds, fetch: this.#fetch };
@@ -79,7 +79,7 @@ export class TokenService {
             audienceParam: (record.audienceParam ?? 'audience') as AudienceParam,
           },
           ctx,
-          loginHint: loginCommand(account.name, account.configPath, record.issuer),
+          login: loginRemedy(account.name, account.configPath, record.issuer),
           clock: this.#clock,
         });
         const now = nowSeconds(this.#clock);

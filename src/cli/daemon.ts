@@ -1,19 +1,19 @@
 import type { ConfigWarning, RenewerConfig, WebhookConfig } from '../config/index.js';
 import { TokenwardenError } from '../errors.js';
+import type { Log, LogEvent, LogSink } from '../log/index.js';
 import type { DaemonConfig, DaemonEvent } from '../renewal/daemon.js';
 import { removeDaemonInfo, writeDaemonInfo } from '../renewal/daemon-info.js';
-import { formatDuration } from '../tokens/index.js';
 import type { WebServer } from '../web/index.js';
-import type { WebhookNotifier } from '../web/webhook.js';
-import { type CliIO, type Command, countOpt, type ParsedArgs, printWarnings, stringOpt } from './command.js';
+import type { WebhookLogEvent, WebhookNotifier } from '../web/webhook.js';
+import { type CliIO, type Command, countOpt, type ParsedArgs, stringOpt } from './command.js';
 import { readAccountFiles } from './renew.js';
-import { CONFIG_OPTION, clientSecretOf, loadConfig, storeForConfig } from './shared.js';
+import { CONFIG_OPTION, clientSecretOf, storeForConfig } from './shared.js';
 
 export const command: Command = {
   name: 'daemon',
   summary: 'Keep every [token] of config.ini renewed, each on its own schedule (long-running).',
   usage:
-    'daemon [--config PATH] [--listen HOST:PORT|none] [--tls-cert FILE --tls-key FILE] [--concurrency N] [--retry-base SECS] [--retry-max SECS]',
+    'daemon [--config PATH] [--listen HOST:PORT|none] [--tls-cert FILE --tls-key FILE] [--log-file PATH] [--concurrency N] [--retry-base SECS] [--retry-max SECS]',
   details: `Runs the work of renew continuously. Each [token] is renewed on its own timer: at
 max(exp - min_lifetime, iat + half its lifetime), minus a small random jitter (at most 5 minutes and a
 tenth of the lifetime) so tokens issued together do not all come due together; a missing or expired
@@ -39,7 +39,10 @@ directory can be used). Nothing served holds a secret. Listening beyond loopback
 same config.ini asks it. Warnings (an account that needs a login, an issuer failing for longer than a
 token has left, a refresh token near its expiry) are shown on the page and in /metrics, and POSTed as
 JSON to webhook_url ([DEFAULT] of config.ini) when they appear and when they clear.
-Logs one line per event on stderr (renewed, failed and when it is retried, reload); never a secret.`,
+Logs one line per event on stderr, TYPE key=value ... (renewal.succeeded, renewal.failed with its
+attempt and retry_in, account.blocked, daemon.reloaded...; durations in seconds): with the journal's
+<N> priority prefix when stderr is the journal (under systemd), else after the time. --log-file also
+appends them to a file (mode 0600, rotated to PATH.1 at 1 MiB). Never a secret.`,
   options: {
     ...CONFIG_OPTION,
     concurrency: {
@@ -64,6 +67,11 @@ Logs one line per event on stderr (renewed, failed and when it is retried, reloa
       description: 'serve HTTPS with this PEM certificate (chain); needed to listen beyond loopback',
     },
     'tls-key': { type: 'string', valueName: 'FILE', description: 'the PEM private key of --tls-cert' },
+    'log-file': {
+      type: 'string',
+      valueName: 'PATH',
+      description: 'also append the log to PATH (mode 0600, rotated to PATH.1 at 1 MiB)',
+    },
     'retry-max': {
       type: 'string',
       valueName: 'SECS',
@@ -85,7 +93,7 @@ Logs one line per event on stderr (renewed, failed and when it is retried, reloa
       { onSignals },
       { createMetrics },
       web,
-      log,
+      logs,
     ] = await Promise.all([
       import('../renewal/daemon.js'),
       import('../renewal/daemon-http.js'),
@@ -94,8 +102,14 @@ Logs one line per event on stderr (renewed, failed and when it is retried, reloa
       import('../web/webhook.js'),
       import('../log/index.js'),
     ]);
-    const httpLog = log.createLog([log.consoleSink(io.env)]);
+    // One log for everything the daemon reports (its renewals, its HTTP side, the webhook): the journal
+    // or stderr, and --log-file beside it.
+    const logFile = stringOpt(args, 'log-file');
+    const sinks = [logs.consoleSink(io.env, { write: io.err })];
+    if (logFile !== undefined) sinks.push(openLogFile(logs.fileSink, logFile));
+    const log = logs.createLog(sinks);
     const metrics = createMetrics();
+    let stopReason: NodeJS.Signals = 'SIGTERM';
     let stopped: (signal: NodeJS.Signals) => void = () => {};
     const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
       stopped = resolve;
@@ -112,14 +126,15 @@ Logs one line per event on stderr (renewed, failed and when it is retried, reloa
       notifier = undefined;
       webhookUrl = url;
       if (config === undefined) return;
+      // Its path or query may hold a token (Slack's and others' do); the notifier names only the host.
+      log.addSecret(config.url);
       notifier = web.createWebhookNotifier({
         url: config.url,
         timeoutMs: config.timeoutSeconds * 1000,
         service: 'tokenwarden daemon',
         log: (e) => {
-          if (e.event === 'webhook-failed' || e.event === 'webhook-dropped') {
-            io.err(`tokenwarden: daemon: ${e.event} ${e.target} (${e.kind}, ${e.group})\n`);
-          }
+          const event = webhookLogEvent(e);
+          if (event !== undefined) log.emit(event);
         },
       });
     };
@@ -129,7 +144,7 @@ Logs one line per event on stderr (renewed, failed and when it is retried, reloa
     };
     daemon = createDaemon({
       load: async () => {
-        const loaded = await loadDaemonConfig(args, io);
+        const loaded = await loadDaemonConfig(args, io, log);
         offered = loaded.config;
         return loaded;
       },
@@ -143,8 +158,13 @@ Logs one line per event on stderr (renewed, failed and when it is retried, reloa
           accepted = offered;
           void useWebhook(accepted?.webhook).then(notify);
         }
-        const line = formatDaemonEvent(event, Date.now() / 1000);
-        if (line !== undefined) io.err(`${line}\n`);
+        const line = daemonLogEvent(event, {
+          now: Date.now() / 1000,
+          config: offered?.file ?? '',
+          tokens: offered?.tokens.length ?? 0,
+          reason: stopReason,
+        });
+        if (line !== undefined) log.emit(line);
         notify();
       },
       concurrency,
@@ -155,13 +175,24 @@ Logs one line per event on stderr (renewed, failed and when it is retried, reloa
     // Taken before the first renewal: a stop asked during start-up still finishes cleanly.
     const signals = onSignals({
       onStop: (signal) => {
-        io.err(`tokenwarden: daemon: ${signal} received: finishing the refresh in flight, then exiting\n`);
+        stopReason = signal;
+        log.emit({
+          type: 'daemon.stopping',
+          level: 'info',
+          reason: signal,
+          note: 'finishing the refresh in flight, then exiting',
+        });
         stopped(signal);
       },
       onRepeat: (signal) =>
-        io.err(`tokenwarden: daemon: ${signal} received again: still finishing the refresh in flight\n`),
+        log.emit({
+          type: 'daemon.stop-repeated',
+          level: 'warning',
+          reason: signal,
+          note: 'still finishing the refresh in flight',
+        }),
       onReload: async () => {
-        io.err('tokenwarden: daemon: SIGHUP received: loading the configuration again\n');
+        log.emit({ type: 'daemon.reloading', level: 'info', reason: 'SIGHUP' });
         await running.reload();
       },
     });
@@ -179,10 +210,15 @@ Logs one line per event on stderr (renewed, failed and when it is retried, reloa
           host: listen.host,
           port: listen.port,
           ...(tls ? { tls } : {}),
-          log: httpLog,
+          log,
         });
         const url = await http.listen();
-        io.err(`tokenwarden: daemon: serving ${url.href} (status page; ${url.href}metrics for Prometheus)\n`);
+        log.emit({
+          type: 'daemon.serving',
+          level: 'info',
+          url: url.href,
+          metrics: new URL('metrics', url).href,
+        });
         const snapshot = running.snapshot();
         if (accepted !== undefined && snapshot.configFile !== undefined) {
           info = { stateDir: accepted.stateDir };
@@ -192,7 +228,11 @@ Logs one line per event on stderr (renewed, failed and when it is retried, reloa
             config: snapshot.configFile,
             startedAt: snapshot.startedAt,
           }).catch((err: unknown) => {
-            io.err(`tokenwarden: daemon: warning: status cannot find this daemon: ${messageOf(err)}\n`);
+            log.emit({
+              type: 'daemon.warning',
+              level: 'warning',
+              message: `status cannot find this daemon: ${messageOf(err)}`,
+            });
             info = undefined;
           });
         }
@@ -205,7 +245,7 @@ Logs one line per event on stderr (renewed, failed and when it is retried, reloa
       await notifier?.close();
       clearInterval(keepAlive);
       signals.dispose();
-      httpLog.close();
+      log.close();
     }
     return { exitCode: 0 };
   },
@@ -241,12 +281,28 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** config.ini as renew loads it (broken sections collected), its secret files read, and a store for it. */
-async function loadDaemonConfig(args: ParsedArgs, io: CliIO): Promise<DaemonConfig> {
-  const config = await loadConfig(args, io, { collect: true });
+/**
+ * config.ini as renew loads it (broken sections collected), its secret files read, and a store for it.
+ * What renew prints as warnings (a group-readable password file...) goes to the log as `config.warning`.
+ */
+async function loadDaemonConfig(args: ParsedArgs, io: CliIO, log: Log): Promise<DaemonConfig> {
+  const { findConfigPath, loadRenewerConfig } = await import('../config/index.js');
   const warnings: ConfigWarning[] = [];
+  const path = findConfigPath({ cliPath: stringOpt(args, 'config'), env: io.env });
+  const config = await loadRenewerConfig({
+    path,
+    env: io.env,
+    uid: io.uid,
+    home: io.home,
+    collect: true,
+    warnings,
+  });
   const { passwords, passwordIdentities, unusable } = await readAccountFiles(config, [], warnings);
-  printWarnings(io, warnings);
+  for (const w of warnings) {
+    log.emit({ type: 'config.warning', level: 'warning', file: w.file, message: w.message, hint: w.hint });
+  }
+  // The daemon never holds a token, but it holds these: no line may show them, whatever quotes them.
+  for (const password of passwords.values()) log.addSecret(password);
   return {
     config,
     store: storeForConfig(config, passwords),
@@ -256,43 +312,140 @@ async function loadDaemonConfig(args: ParsedArgs, io: CliIO): Promise<DaemonConf
   };
 }
 
-/** One line per event, for stderr (the journal under systemd); undefined for events not worth a line. */
-export function formatDaemonEvent(event: DaemonEvent, now: number): string | undefined {
-  const p = 'tokenwarden: daemon:';
-  switch (event.type) {
-    case 'started':
-      return `${p} started: ${event.tokens} token(s) of ${event.accounts} account(s)${
-        event.broken > 0 ? `, ${event.broken} broken [token] section(s) skipped` : ''
-      }`;
-    case 'renewed': {
-      const left =
-        event.expiresAt === undefined ? '' : `, expires in ${formatDuration(event.expiresAt - now)}`;
-      return `${p} [token ${event.token}] renewed${left}; next renewal in ${formatDuration(event.nextAt - now)}`;
-    }
-    case 'failed': {
-      const retry =
-        event.retryAt === undefined
-          ? 'not retried until the credential changes or the config is reloaded'
-          : `retry in ${formatDuration(Math.max(0, event.retryAt - now))}`;
-      return `tokenwarden: [token ${event.token}] (account ${event.account}): ${describe(event.error)}; ${retry} (attempt ${event.attempt})`;
-    }
-    case 'account-blocked':
-      return `tokenwarden: [account ${event.account}]: ${describe(event.error)}; waiting for its credential to change`;
-    case 'account-resumed':
-      return `${p} [account ${event.account}]: its credential changed; renewing again`;
-    case 'reloaded':
-      return `${p} configuration loaded: ${event.added.length} token(s) added, ${event.removed.length} removed, ${event.changed.length} changed`;
-    case 'reload-refused':
-      return `tokenwarden: ${describe(event.error)}\n${p} new configuration refused; the previous one keeps running`;
-    case 'warning':
-      return `tokenwarden: warning: ${event.message}`;
-    case 'stopping':
-      return undefined;
-    case 'stopped':
-      return `${p} stopped`;
+/** Opens --log-file; a path that cannot be opened is a usage error, said before anything starts. */
+function openLogFile(fileSink: (path: string) => LogSink, path: string): LogSink {
+  try {
+    return fileSink(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new TokenwardenError('FILE_IO', `--log-file ${path}: cannot open it (${code ?? messageOf(err)})`, {
+      cause: err,
+      hint:
+        code === 'ELOOP'
+          ? 'it is a symlink, which is never followed: give the real path'
+          : 'give a file in an existing directory this user may write',
+    });
   }
 }
 
-function describe(error: TokenwardenError): string {
-  return error.hint ? `${error.message} (${error.hint})` : error.message;
+export interface DaemonLogContext {
+  /** Epoch seconds, for the durations of the line. */
+  now: number;
+  /** The config file in force, and its number of tokens. */
+  config: string;
+  tokens: number;
+  /** The signal that stops the daemon (for `daemon.stopped`). */
+  reason: string;
+}
+
+/** What a blocked account waits for, as the journal says it. */
+const WAITING = 'not retried until its credential or password file changes, or a reload (SIGHUP)';
+
+/**
+ * A daemon's event as a log event (pure): names, times as seconds from `now`, and an error as its code,
+ * message and hint. Undefined for events not worth a line (the renewal module's own `stopping`: the
+ * signal handler has said it already).
+ */
+export function daemonLogEvent(event: DaemonEvent, ctx: DaemonLogContext): LogEvent | undefined {
+  const seconds = (at: number | undefined) =>
+    at === undefined ? undefined : Math.max(0, Math.round(at - ctx.now));
+  switch (event.type) {
+    case 'started':
+      return {
+        type: 'daemon.started',
+        level: 'info',
+        config: ctx.config,
+        tokens: event.tokens,
+        accounts: event.accounts,
+        broken: event.broken > 0 ? event.broken : undefined,
+        pid: process.pid,
+      };
+    case 'renewed':
+      return {
+        type: 'renewal.succeeded',
+        level: 'info',
+        token: event.token,
+        account: event.account,
+        expires_in: seconds(event.expiresAt),
+        next_renewal_in: seconds(event.nextAt),
+      };
+    case 'failed':
+      return {
+        type: 'renewal.failed',
+        level: 'warning',
+        token: event.token,
+        account: event.account,
+        code: event.error.code,
+        message: event.error.message,
+        hint: event.error.hint,
+        attempt: event.attempt,
+        retry_in: seconds(event.retryAt),
+      };
+    case 'account-blocked':
+      return event.error.code === 'NEEDS_LOGIN'
+        ? {
+            type: 'account.needs-login',
+            level: 'error',
+            account: event.account,
+            message: event.error.message,
+            hint: event.error.hint,
+            note: WAITING,
+          }
+        : {
+            type: 'account.blocked',
+            level: 'error',
+            account: event.account,
+            code: event.error.code,
+            message: event.error.message,
+            hint: event.error.hint,
+            note: WAITING,
+          };
+    case 'account-resumed':
+      return { type: 'account.resumed', level: 'info', account: event.account };
+    case 'reloaded':
+      return {
+        type: 'daemon.reloaded',
+        level: 'info',
+        config: ctx.config,
+        tokens: ctx.tokens,
+        added: event.added.length,
+        removed: event.removed.length,
+        changed: event.changed.length,
+      };
+    case 'reload-refused':
+      return {
+        type: 'daemon.reload-refused',
+        level: 'error',
+        config: ctx.config,
+        code: event.error.code,
+        message: event.error.message,
+        hint: event.error.hint,
+        note: 'new configuration refused; the previous one keeps running',
+      };
+    case 'warning':
+      return { type: 'daemon.warning', level: 'warning', message: event.message };
+    case 'stopping':
+      return undefined;
+    case 'stopped':
+      return { type: 'daemon.stopped', level: 'info', reason: ctx.reason };
+  }
+}
+
+/** The webhook's failures as log events; its successes and retries are not worth a line. */
+function webhookLogEvent(e: WebhookLogEvent): LogEvent | undefined {
+  if (e.event === 'webhook-failed') {
+    return {
+      type: 'webhook.failed',
+      level: 'warning',
+      target: e.target,
+      kind: e.kind,
+      group: e.group,
+      attempt: e.attempt,
+      reason: e.reason,
+    };
+  }
+  if (e.event === 'webhook-dropped') {
+    return { type: 'webhook.dropped', level: 'warning', target: e.target, kind: e.kind, group: e.group };
+  }
+  return undefined;
 }

@@ -36,7 +36,9 @@ export {
   formatRemedy,
   type LoginHintContext,
   missingCredentialHint,
+  missingCredentialRemedy,
   type Remedy,
+  type RemedyHint,
 } from './login-hint.js';
 export { findOidcAgentDir, oidcAgentDirCandidates } from './oidc-agent-dir.js';
 export { accountOrError, type ResolveContext, type ResolveOptions, resolveRenewerConfig } from './renewer.js';

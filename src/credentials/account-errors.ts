@@ -1,17 +1,14 @@
-import {
-  configFailure,
-  formatRemedy,
-  missingCredentialHint,
-  type RefreshAccountConfig,
-} from '../config/index.js';
+import { configFailure, missingCredentialRemedy, type RefreshAccountConfig } from '../config/index.js';
 import { TokenwardenError } from '../errors.js';
 import type { AccountRecord } from '../store/index.js';
 
 /** STORE_NOT_FOUND: the account has no credential file yet. */
 export function noCredentialYet(account: RefreshAccountConfig, configFile: string): TokenwardenError {
-  return new TokenwardenError('STORE_NOT_FOUND', `no credential for [account ${account.name}] yet`, {
-    hint: missingCredentialHint(account.name, configFile),
-  });
+  return new TokenwardenError(
+    'STORE_NOT_FOUND',
+    `no credential for [account ${account.name}] yet`,
+    missingCredentialRemedy(account.name, configFile),
+  );
 }
 
 /** NEEDS_LOGIN: the record says the issuer refused its refresh token (`cause`, when known, says it). */
@@ -26,7 +23,7 @@ export function needsLoginError(
   return new TokenwardenError(
     'NEEDS_LOGIN',
     `account ${account.name} needs a new login (since ${since?.since}: ${since?.reason})`,
-    { hint: `run: ${formatRemedy({ command: 'setup', account: account.name, config: configFile })}` },
+    { remedy: { command: 'setup', account: account.name, config: configFile } },
   );
 }
 
@@ -46,7 +43,8 @@ export function credentialError(
     `cannot decrypt credential_file ${account.credentialFile} with password_file ${account.passwordFile}: wrong password, or the file was altered`,
     {
       cause: e,
-      hint: `check password_file; if the credential was damaged, run: ${formatRemedy({ command: 'setup', account: account.name, flags: ['--force'], config: configFile })}`,
+      hint: 'check password_file; if the credential was damaged, run',
+      remedy: { command: 'setup', account: account.name, flags: ['--force'], config: configFile },
     },
   );
 }

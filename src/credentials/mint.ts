@@ -1,4 +1,4 @@
-import { formatRemedy, type TokenConfig } from '../config/index.js';
+import type { TokenConfig } from '../config/index.js';
 import type { TokenRequest, TokenResponse } from '../oidc/index.js';
 import type { AccountRecord, CredentialStore } from '../store/index.js';
 import { loadOidc } from './load-oidc.js';
@@ -46,7 +46,7 @@ async function refreshAndPersist(
     client: session.client,
     request,
     ctx: session.ctx,
-    loginHint: formatRemedy({ command: 'setup', account: session.account.name, config: options.configFile }),
+    login: { command: 'setup', account: session.account.name, config: options.configFile },
     ...(options.clock ? { clock: options.clock } : {}),
   });
   session.record = record;

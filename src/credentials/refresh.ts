@@ -1,4 +1,4 @@
-import { OAuthError, TokenwardenError } from '../errors.js';
+import { OAuthError, type Remedy, TokenwardenError } from '../errors.js';
 import type { OAuthClient, RequestContext, TokenRequest, TokenResponse } from '../oidc/index.js';
 import type { AccountRecord, CredentialStore, SaveReservation } from '../store/index.js';
 import { loadOidc } from './load-oidc.js';
@@ -16,8 +16,8 @@ export interface RefreshArgs {
   client: OAuthClient;
   request: TokenRequest;
   ctx: RequestContext;
-  /** The command that gives the account a new login, for messages (`tokenwarden setup NAME ...`). */
-  loginHint: string;
+  /** The command that gives the account a new login (`setup NAME ...`), carried by the errors that need it. */
+  login: Remedy;
   clock?: () => number;
   /** Waits between save retries (default: a timer); tests inject one that frees space. */
   sleep?: (ms: number) => Promise<void>;
@@ -38,12 +38,12 @@ export async function refreshWithRotation(
     throw new TokenwardenError(
       'NEEDS_LOGIN',
       `account ${record.account} needs a new login (since ${record.needsLogin.since}: ${record.needsLogin.reason})`,
-      { hint: `run: ${args.loginHint}` },
+      { remedy: args.login },
     );
   }
   if (record.refreshToken === undefined) {
     throw new TokenwardenError('NEEDS_LOGIN', `account ${record.account} holds no refresh token`, {
-      hint: `run: ${args.loginHint}`,
+      remedy: args.login,
     });
   }
   // Room for the rotated record before the grant: if it cannot be had, no grant is spent.
@@ -78,7 +78,8 @@ export async function refreshWithRotation(
         room = undefined;
         await (slot ? slot.save(marked) : store.save(marked));
         throw new TokenwardenError('NEEDS_LOGIN', `account ${record.account}: ${err.message}`, {
-          hint: `the refresh token is no longer valid; run: ${args.loginHint}`,
+          hint: 'the refresh token is no longer valid; run',
+          remedy: args.login,
         });
       }
       throw err;
@@ -133,6 +134,6 @@ async function saveRotated(
   throw new TokenwardenError(
     'CREDENTIAL_LOST',
     `account ${rotated.account}: the issuer rotated the refresh token, but saving it failed ${SAVE_RETRY_DELAYS_MS.length + 1} times (${reason}); the new refresh token is lost and the stored one is no longer valid`,
-    { cause: last, hint: `fix the storage, then run: ${args.loginHint}` },
+    { cause: last, hint: 'fix the storage, then run', remedy: args.login },
   );
 }

@@ -43,7 +43,7 @@ export function journaldSink(options: StreamSinkOptions = {}): LogSink {
  * connected, and a child whose stderr was redirected elsewhere inherits the variable, so the identity is
  * compared, as systemd.exec(5) advises.
  */
-export function stderrIsJournal(env: NodeJS.ProcessEnv = process.env, fd = 2): boolean {
+export function stderrIsJournal(env: Record<string, string | undefined> = process.env, fd = 2): boolean {
   const stream = env.JOURNAL_STREAM;
   if (!stream) return false;
   const [device, inode] = stream.split(':');
@@ -55,7 +55,13 @@ export function stderrIsJournal(env: NodeJS.ProcessEnv = process.env, fd = 2): b
   }
 }
 
-/** journald's framing when stderr is the journal, else plain stderr lines. */
-export function consoleSink(env: NodeJS.ProcessEnv = process.env): LogSink {
-  return stderrIsJournal(env) ? journaldSink() : stderrSink();
+/**
+ * journald's framing when stderr is the journal, else plain stderr lines. `write` replaces the writes
+ * to stderr (a command passes its own, so a test that runs it in-process reads the lines).
+ */
+export function consoleSink(
+  env: Record<string, string | undefined> = process.env,
+  options: StreamSinkOptions = {},
+): LogSink {
+  return stderrIsJournal(env) ? journaldSink(options) : stderrSink(options);
 }

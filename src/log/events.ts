@@ -3,7 +3,9 @@
  * fields (strings and numbers, never a Secret, never a token). Parts emit them into a `Log`
  * (`log.ts`); one subscriber turns them into lines, redacts them and writes them to its sinks. The
  * field names are the keys printed in the line (`renewal.failed token=vo-read account=vo code=NETWORK`),
- * so they are short, lower case, and snake_case where they need two words.
+ * so they are short, lower case, and snake_case where they need two words. Durations (`expires_in`,
+ * `retry_in`) are whole seconds from the event. `note` is a few words for the person reading the journal
+ * (what happens next), the same in every such event.
  */
 
 /** How much an event matters; journald gets the matching syslog priority. */
@@ -15,14 +17,31 @@ export type LogValue = string | number | boolean | undefined;
 /** The levels in increasing order of importance. */
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warning', 'error'];
 
-/** A long-running service has started and serves (or runs) with this configuration. */
+/** A long-running service has started: its configuration is loaded and its tokens are scheduled. */
 export interface DaemonStartedEvent {
   type: 'daemon.started';
   level: 'info';
   config: string;
   tokens: number;
+  accounts: number;
+  /** Broken `[token]` sections, reported and skipped (left out when there are none). */
+  broken?: number | undefined;
   pid: number;
-  url?: string | undefined;
+}
+
+/** Its HTTP side listens: the status page at `url`, Prometheus metrics at `metrics`. */
+export interface DaemonServingEvent {
+  type: 'daemon.serving';
+  level: 'info';
+  url: string;
+  metrics: string;
+}
+
+/** SIGHUP received: the configuration is being loaded again. */
+export interface DaemonReloadingEvent {
+  type: 'daemon.reloading';
+  level: 'info';
+  reason: string;
 }
 
 /** SIGHUP: the new configuration is in force. */
@@ -31,6 +50,10 @@ export interface DaemonReloadedEvent {
   level: 'info';
   config: string;
   tokens: number;
+  /** How many tokens the new configuration added, removed and changed (when the service compares). */
+  added?: number | undefined;
+  removed?: number | undefined;
+  changed?: number | undefined;
 }
 
 /** SIGHUP with a configuration that does not load: the old one keeps running. */
@@ -40,6 +63,9 @@ export interface DaemonReloadRefusedEvent {
   config: string;
   code: string;
   message: string;
+  hint?: string | undefined;
+  /** What happens instead (the configuration in force before keeps running). */
+  note?: string | undefined;
 }
 
 /** SIGTERM or SIGINT: nothing new starts, the work in flight finishes. */
@@ -47,7 +73,17 @@ export interface DaemonStoppingEvent {
   type: 'daemon.stopping';
   level: 'info';
   reason: string;
-  in_flight: number;
+  /** Renewals still running, when the service counts them. */
+  in_flight?: number | undefined;
+  note?: string | undefined;
+}
+
+/** A second SIGTERM or SIGINT while stopping: it is still finishing the work in flight. */
+export interface DaemonStopRepeatedEvent {
+  type: 'daemon.stop-repeated';
+  level: 'warning';
+  reason: string;
+  note?: string | undefined;
 }
 
 /** The service has finished its work in flight and closed everything. */
@@ -57,16 +93,37 @@ export interface DaemonStoppedEvent {
   reason: string;
 }
 
-/** A token was renewed and written. */
+/** Something a service noticed that a person may want to act on (an unreadable file, a token issued short). */
+export interface DaemonWarningEvent {
+  type: 'daemon.warning';
+  level: 'warning';
+  message: string;
+}
+
+/** A configuration or secret file was loaded with something to mend (a group-readable password file…). */
+export interface ConfigWarningEvent {
+  type: 'config.warning';
+  level: 'warning';
+  file: string;
+  message: string;
+  hint?: string | undefined;
+}
+
+/** A token was renewed and written. Times are in seconds from now. */
 export interface RenewalSucceededEvent {
   type: 'renewal.succeeded';
   level: 'info';
   token: string;
   account: string;
-  expires_in: number;
+  expires_in?: number | undefined;
+  next_renewal_in?: number | undefined;
 }
 
-/** A renewal failed; `retry_in` says when it is tried again (seconds), if it is. */
+/**
+ * A renewal failed. `attempt` counts the failures in a row; `retry_in` says when it is tried again
+ * (seconds), and is absent when it is not: its account waits for a person (`account.blocked`,
+ * `account.needs-login`).
+ */
 export interface RenewalFailedEvent {
   type: 'renewal.failed';
   level: 'warning';
@@ -74,6 +131,8 @@ export interface RenewalFailedEvent {
   account: string;
   code: string;
   message: string;
+  hint?: string | undefined;
+  attempt?: number | undefined;
   retry_in?: number | undefined;
 }
 
@@ -84,6 +143,43 @@ export interface AccountNeedsLoginEvent {
   account: string;
   message: string;
   hint?: string | undefined;
+  /** What makes the service try the account again (a service that watches its credential says so). */
+  note?: string | undefined;
+}
+
+/**
+ * An account that only a person can mend (no credential yet, a password that does not decrypt it): its
+ * tokens are not tried again until what `note` says happens.
+ */
+export interface AccountBlockedEvent {
+  type: 'account.blocked';
+  level: 'error';
+  account: string;
+  code: string;
+  message: string;
+  hint?: string | undefined;
+  note?: string | undefined;
+}
+
+/** A blocked account's credential or password file changed: its tokens are renewed again. */
+export interface AccountResumedEvent {
+  type: 'account.resumed';
+  level: 'info';
+  account: string;
+}
+
+/**
+ * A warning could not be delivered to the webhook: `failed` after its retries, `dropped` when too many
+ * were waiting. `target` is the URL's `scheme://host` only (the rest of it may be a secret).
+ */
+export interface WebhookFailedEvent {
+  type: 'webhook.failed' | 'webhook.dropped';
+  level: 'warning';
+  target: string;
+  kind: string;
+  group: string;
+  attempt?: number | undefined;
+  reason?: string | undefined;
 }
 
 /** One answered HTTP request. `route` is the route's pattern, never the raw URL (a query may hold a secret). */
@@ -134,13 +230,21 @@ export interface AgentEvent {
 
 export type LogEvent =
   | DaemonStartedEvent
+  | DaemonServingEvent
+  | DaemonReloadingEvent
   | DaemonReloadedEvent
   | DaemonReloadRefusedEvent
   | DaemonStoppingEvent
+  | DaemonStopRepeatedEvent
   | DaemonStoppedEvent
+  | DaemonWarningEvent
+  | ConfigWarningEvent
   | RenewalSucceededEvent
   | RenewalFailedEvent
   | AccountNeedsLoginEvent
+  | AccountBlockedEvent
+  | AccountResumedEvent
+  | WebhookFailedEvent
   | HttpRequestEvent
   | HttpErrorEvent
   | AgentEvent;

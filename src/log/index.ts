@@ -6,14 +6,21 @@ export {
   stderrSink,
 } from './console-sinks.js';
 export type {
+  AccountBlockedEvent,
   AccountNeedsLoginEvent,
+  AccountResumedEvent,
   AgentEvent,
   AgentEventType,
+  ConfigWarningEvent,
   DaemonReloadedEvent,
+  DaemonReloadingEvent,
   DaemonReloadRefusedEvent,
+  DaemonServingEvent,
   DaemonStartedEvent,
   DaemonStoppedEvent,
   DaemonStoppingEvent,
+  DaemonStopRepeatedEvent,
+  DaemonWarningEvent,
   HttpErrorEvent,
   HttpRequestEvent,
   LogEvent,
@@ -21,6 +28,7 @@ export type {
   LogValue,
   RenewalFailedEvent,
   RenewalSucceededEvent,
+  WebhookFailedEvent,
 } from './events.js';
 export { LOG_LEVELS } from './events.js';
 export {

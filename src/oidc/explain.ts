@@ -1,4 +1,4 @@
-import { OAuthError } from '../errors.js';
+import { OAuthError, type Remedy } from '../errors.js';
 
 /** What the caller of a grant knows that the issuer's answer does not say. */
 export interface OAuthErrorContext {
@@ -15,8 +15,8 @@ export interface OAuthErrorContext {
    * [account A]`, or `the credential FILE that setup made`.
    */
   clientSource?: string | undefined;
-  /** The command that sets the account up again, e.g. `tokenwarden setup A --config FILE`. */
-  setupCommand?: string | undefined;
+  /** The command that sets the account up again (`setup A --config FILE`); `setup A` when absent. */
+  setup?: Remedy | undefined;
 }
 
 /**
@@ -27,7 +27,7 @@ export interface OAuthErrorContext {
 export function explainOAuthError<E>(err: E, context: OAuthErrorContext): E | OAuthError {
   if (!(err instanceof OAuthError)) return err;
   const answered = `issuer answered ${err.errorDescription ? `${err.error} (${err.errorDescription})` : err.error}`;
-  const setup = context.setupCommand ?? `tokenwarden setup ${context.account}`;
+  const setup: Remedy = context.setup ?? { command: 'setup', account: context.account };
   const options = { grant: err.grant };
   if (err.error === 'invalid_scope') {
     const asked = context.requestedScope?.length ? context.requestedScope.join(' ') : undefined;
@@ -43,8 +43,12 @@ export function explainOAuthError<E>(err: E, context: OAuthErrorContext): E | OA
       message: parts.join('; '),
       hint:
         granted === undefined
-          ? `ask only for scopes the account was granted, or log in for more: ${setup} --scope "SCOPES" --force`
-          : `ask only for scopes among those granted, or log in for more: ${setup} --scope "${wanted.join(' ')}" --force`,
+          ? 'ask only for scopes the account was granted, or log in for more'
+          : 'ask only for scopes among those granted, or log in for more',
+      remedy: {
+        ...setup,
+        finalFlags: ['--scope', `"${granted === undefined ? 'SCOPES' : wanted.join(' ')}"`, '--force'],
+      },
     });
   }
   if (err.error === 'invalid_client' || err.error === 'unauthorized_client') {
@@ -61,9 +65,14 @@ export function explainOAuthError<E>(err: E, context: OAuthErrorContext): E | OA
     return new OAuthError(err.error, err.errorDescription, err.status, {
       ...options,
       message: `account ${context.account}: ${what} (${answered})${source}`,
-      hint: context.clientSource?.startsWith('the credential')
-        ? `the client setup registered may have been deleted at the issuer; register a new one: ${setup} --force`
-        : 'check client_id and client_secret (or client_secret_file) against the client registered at the issuer',
+      ...(context.clientSource?.startsWith('the credential')
+        ? {
+            hint: 'the client setup registered may have been deleted at the issuer; register a new one',
+            remedy: { ...setup, finalFlags: ['--force'] },
+          }
+        : {
+            hint: 'check client_id and client_secret (or client_secret_file) against the client registered at the issuer',
+          }),
     });
   }
   return err;
@@ -91,6 +100,6 @@ export function accountErrorContext(
         : account.credentialFile === undefined
           ? 'the credential record that setup made'
           : `the credential ${account.credentialFile} that setup made`,
-    setupCommand: `tokenwarden setup ${account.name} --config ${configFile}`,
+    setup: { command: 'setup', account: account.name, config: configFile },
   };
 }

@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../errors.js';
+import type { ErrorCode, Remedy } from '../errors.js';
 import { isTokenwardenError } from '../errors.js';
 import { redactJwt } from '../log/index.js';
 
@@ -56,11 +56,27 @@ export interface HttpError {
   status: number;
   code: ErrorCode | HttpErrorCode;
   message: string;
+  /** The command that fixes it, as data (the error's remedy), for a client to show or offer. */
+  remedy?: Remedy;
 }
 
-/** The wire form of every error answer: `{ "error": { "code": "NEEDS_LOGIN", "message": "…" } }`. */
+/**
+ * The wire form of every error answer: `{ "error": { "code": "NEEDS_LOGIN", "message": "…" } }`, with
+ * `"remedy": { "command": "setup", "account": "vo", "config": "…" }` when a command fixes it.
+ */
 export interface HttpErrorBody {
-  error: { code: string; message: string };
+  error: { code: string; message: string; remedy?: Remedy };
+}
+
+/** The JSON body of an error answer. */
+export function httpErrorBody(error: HttpError): HttpErrorBody {
+  return {
+    error: {
+      code: error.code,
+      message: error.message,
+      ...(error.remedy === undefined ? {} : { remedy: error.remedy }),
+    },
+  };
 }
 
 /** Fastify's own failures, each with a fixed message (its texts can quote the request body). */
@@ -94,8 +110,9 @@ const BY_STATUS: Record<number, HttpError> = {
 const INTERNAL: HttpError = { status: 500, code: 'INTERNAL', message: 'internal error' };
 
 /**
- * Decides what a client sees for any thrown value (pure): a TokenwardenError by its code and its
- * message (written for users and free of secrets; JWT-shaped text is cut all the same); a schema
+ * Decides what a client sees for any thrown value (pure): a TokenwardenError by its code, its
+ * message (written for users and free of secrets; JWT-shaped text is cut all the same) and its remedy,
+ * as data (the CLI words it as a command line; a client of a server may word it otherwise); a schema
  * validation failure as 400 with Ajv's description of the field (which names the field, not its value);
  * Fastify's other refusals by status with a fixed message; anything else as a bare 500 `internal error`,
  * since a bug's message may hold anything.
@@ -103,7 +120,12 @@ const INTERNAL: HttpError = { status: 500, code: 'INTERNAL', message: 'internal 
 export function toHttpError(err: unknown): HttpError {
   if (isTokenwardenError(err)) {
     if (err.code === 'INTERNAL') return INTERNAL;
-    return { status: httpStatusOf(err.code), code: err.code, message: redactJwt(err.message) };
+    return {
+      status: httpStatusOf(err.code),
+      code: err.code,
+      message: redactJwt(err.message),
+      ...(err.remedy === undefined ? {} : { remedy: err.remedy }),
+    };
   }
   if (typeof err !== 'object' || err === null) return INTERNAL;
   const e = err as { code?: unknown; statusCode?: unknown; validation?: unknown; message?: unknown };

@@ -5,6 +5,7 @@ export {
   type HttpError,
   type HttpErrorBody,
   type HttpErrorCode,
+  httpErrorBody,
   httpStatusOf,
   toHttpError,
 } from './http-errors.js';

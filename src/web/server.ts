@@ -6,7 +6,7 @@ import { type Log, NO_LOG } from '../log/index.js';
 import { isLoopbackUrl } from '../oidc/loopback.js';
 import { prefersHtml, renderErrorPage } from './error-page.js';
 import { SECURITY_HEADERS } from './headers.js';
-import { type HttpErrorBody, toHttpError } from './http-errors.js';
+import { httpErrorBody, toHttpError } from './http-errors.js';
 
 export interface WebServerTls {
   /** PEM certificate (chain) file. */
@@ -126,7 +126,7 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
 }
 
 /**
- * Answers with the error `err` stands for (see `toHttpError`): `{ error: { code, message } }` as
+ * Answers with the error `err` stands for (see `toHttpError`): `{ error: { code, message, remedy? } }` as
  * JSON, or a small HTML page for a browser. Returns what was sent.
  */
 export function sendError(reply: FastifyReply, err: unknown): ReturnType<typeof toHttpError> {
@@ -135,8 +135,7 @@ export function sendError(reply: FastifyReply, err: unknown): ReturnType<typeof 
   if (prefersHtml(reply.request.headers.accept)) {
     reply.type('text/html; charset=utf-8').send(renderErrorPage(error));
   } else {
-    const body: HttpErrorBody = { error: { code: error.code, message: error.message } };
-    reply.type('application/json; charset=utf-8').send(body);
+    reply.type('application/json; charset=utf-8').send(httpErrorBody(error));
   }
   return error;
 }

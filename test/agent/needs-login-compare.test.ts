@@ -35,7 +35,7 @@ describe('invalid_grant marks needs-login only on the record whose refresh token
       client: await clients.forRecord(refused, { timeoutSeconds: 10 }),
       request: { scope: [], audience: [], audienceParam: 'audience' as const },
       ctx: { timeoutSeconds: 10 },
-      loginHint: 'tokenwarden setup vo',
+      login: { command: 'setup' as const, account: 'vo' },
     };
     // What a new setup leaves: another refresh token in the stored record.
     const replacement = { ...refused, refreshToken: new Secret('a-refresh-token-from-a-new-setup') };

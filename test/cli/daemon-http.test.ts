@@ -45,9 +45,9 @@ describe('daemon HTTP: status page, /metrics, probes, status', { timeout: 180_00
     );
     daemon = startDaemon(world);
     url = await daemon.url();
-    await daemon.waitFor(/\[token a\] renewed/);
-    await daemon.waitFor(/\[token b\] renewed/);
-    await daemon.waitFor(/\[account ghost\]/);
+    await daemon.waitFor(/renewal\.succeeded token=a /);
+    await daemon.waitFor(/renewal\.succeeded token=b /);
+    await daemon.waitFor(/account\.blocked account=ghost code=(PASSWORD_FILE|STORE_NOT_FOUND) /);
   });
 
   after(async () => {

@@ -61,7 +61,7 @@ describe('ClientCache', () => {
           client,
           request: { scope: [], audience: [], audienceParam: 'audience' },
           ctx,
-          loginHint: 'tokenwarden setup vo',
+          login: { command: 'setup', account: 'vo' },
         });
       });
       assert.equal(typeof decodeToken(response.accessToken.reveal()).claims.exp, 'number');

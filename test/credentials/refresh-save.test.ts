@@ -85,7 +85,7 @@ describe('refreshWithRotation on a full state disk', () => {
       client,
       request: {},
       ctx: { ...ctx, fetch: filling },
-      loginHint: 'tokenwarden setup vo',
+      login: { command: 'setup', account: 'vo' },
       sleep: async (ms) => {
         sleeps.push(ms);
       },
@@ -108,7 +108,7 @@ describe('refreshWithRotation on a full state disk', () => {
       client,
       request: {},
       ctx,
-      loginHint: 'tokenwarden setup vo',
+      login: { command: 'setup', account: 'vo' },
       sleep: async (ms) => {
         sleeps.push(ms);
         // Someone frees space after the third failed attempt.
@@ -134,7 +134,7 @@ describe('refreshWithRotation on a full state disk', () => {
         client,
         request: {},
         ctx,
-        loginHint: 'tokenwarden setup vo',
+        login: { command: 'setup', account: 'vo' },
         sleep: async (ms) => {
           sleeps.push(ms);
         },

@@ -13,7 +13,7 @@ export interface DaemonProcess {
   /** Waits until stderr matches (a safety net bounds the wait; no timing is asserted). */
   waitFor(pattern: RegExp, from?: number): Promise<void>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** The base URL the daemon serves on (from its `serving URL` line); waits for it. */
+  /** The base URL the daemon serves on (from its `daemon.serving url=URL` line); waits for it. */
   url(): Promise<string>;
 }
 
@@ -47,7 +47,7 @@ export function startDaemon(world: World, extra: string[] = []): DaemonProcess {
     exited,
     waitFor,
     async url() {
-      const serving = /daemon: serving (\S+) /;
+      const serving = /daemon\.serving url=(\S+) /;
       await waitFor(serving);
       return (serving.exec(err) as RegExpExecArray)[1] as string;
     },

@@ -21,6 +21,12 @@ describe('explainOAuthError', () => {
       out.hint,
       'ask only for scopes among those granted, or log in for more: tokenwarden setup vo --config /c.ini --scope "openid storage.read:/ compute.read" --force',
     );
+    assert.deepEqual(out.remedy, {
+      command: 'setup',
+      account: 'vo',
+      config: '/c.ini',
+      finalFlags: ['--scope', '"openid storage.read:/ compute.read"', '--force'],
+    });
   });
 
   it('invalid_client: the client_id and where it came from (the credential setup made, or the config)', () => {
@@ -40,6 +46,14 @@ describe('explainOAuthError', () => {
       fromConfig.message,
       /client_id and client_secret are from \/c\.ini line 7: Config for \[account robot\]$/,
     );
+    // A client from the config is the admin's to check: no command fixes it.
+    assert.equal((fromConfig as OAuthError).remedy, undefined);
+    assert.deepEqual((fromRecord as OAuthError).remedy, {
+      command: 'setup',
+      account: 'vo',
+      config: '/c.ini',
+      finalFlags: ['--force'],
+    });
   });
 
   it('anything else is returned as it is', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OAuthError, TokenwardenError } from '../../src/errors.js';
-import { escapeHtml, prefersHtml, renderErrorPage, toHttpError } from '../../src/web/index.js';
+import { escapeHtml, httpErrorBody, prefersHtml, renderErrorPage, toHttpError } from '../../src/web/index.js';
 
 describe('toHttpError', () => {
   it('keeps a TokenwardenError code and message, with the status of the table', () => {
@@ -15,6 +15,25 @@ describe('toHttpError', () => {
       status: 409,
       code: 'NEEDS_LOGIN',
       message: 'issuer answered invalid_grant (token revoked)',
+    });
+  });
+
+  it('passes on the remedy of an error as data, in the JSON body too', () => {
+    const remedy = { command: 'setup', account: 'vo', config: '/c.ini' } as const;
+    const error = toHttpError(
+      new TokenwardenError('NEEDS_LOGIN', 'account vo needs a new login', { remedy }),
+    );
+    assert.deepEqual(error, {
+      status: 409,
+      code: 'NEEDS_LOGIN',
+      message: 'account vo needs a new login',
+      remedy,
+    });
+    assert.deepEqual(httpErrorBody(error), {
+      error: { code: 'NEEDS_LOGIN', message: 'account vo needs a new login', remedy },
+    });
+    assert.deepEqual(httpErrorBody(toHttpError(new TokenwardenError('NETWORK', 'down'))), {
+      error: { code: 'NETWORK', message: 'down' },
     });
   });
 

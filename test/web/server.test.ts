@@ -40,11 +40,16 @@ function assertSecurityHeaders(res: Response): void {
   assert.equal(res.headers.get('cache-control'), 'no-store');
 }
 
-async function errorOf(res: Response): Promise<{ code: string; message: string }> {
+async function errorOf(res: Response): Promise<{ code: string; message: string; remedy?: unknown }> {
   assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
-  const body = (await res.json()) as { error: { code: string; message: string } };
+  const body = (await res.json()) as { error: { code: string; message: string; remedy?: unknown } };
   assert.deepEqual(Object.keys(body), ['error']);
-  assert.deepEqual(Object.keys(body.error).sort(), ['code', 'message']);
+  // `remedy` only when a command fixes it.
+  const keys = Object.keys(body.error).sort();
+  assert.deepEqual(
+    keys,
+    body.error.remedy === undefined ? ['code', 'message'] : ['code', 'message', 'remedy'],
+  );
   return body.error;
 }
 
@@ -181,6 +186,11 @@ describe('createWebServer', () => {
     server.app.get('/issuer-down', async () => {
       throw new TokenwardenError('NETWORK', 'cannot reach https://issuer.example: ECONNREFUSED');
     });
+    server.app.get('/no-credential', async () => {
+      throw new TokenwardenError('STORE_NOT_FOUND', 'no credential for [account vo] yet', {
+        remedy: { command: 'setup', account: 'vo', config: '/etc/tw.ini' },
+      });
+    });
     const base = await server.listen();
 
     const login = await fetch(new URL('/login', base));
@@ -199,6 +209,15 @@ describe('createWebServer', () => {
     const down = await fetch(new URL('/issuer-down?x=1', base));
     assert.equal(down.status, 502);
     assert.equal((await errorOf(down)).code, 'NETWORK');
+
+    // The command that fixes it goes to the client as data, not as words of the CLI.
+    const missing = await fetch(new URL('/no-credential', base));
+    assert.equal(missing.status, 404);
+    assert.deepEqual(await errorOf(missing), {
+      code: 'STORE_NOT_FOUND',
+      message: 'no credential for [account vo] yet',
+      remedy: { command: 'setup', account: 'vo', config: '/etc/tw.ini' },
+    });
 
     await server.close();
     const lines = records.map((r) => `${r.level} ${r.text}`);
