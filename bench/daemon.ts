@@ -85,7 +85,8 @@ async function sustained(
   url: string,
   dir: string,
   names: string[],
-): Promise<{ perSecond: number; failed: number }> {
+  issuerPid: number,
+): Promise<{ perSecond: number; failed: number; cpu: Cpu }> {
   const file = join(dir, 'daemon.ini');
   // min_lifetime one second short of the tokens' lifetime: each token is due again about a second after
   // it was issued (less its jitter), and TOKENS of them per account keep every account's queue full,
@@ -119,15 +120,22 @@ async function sustained(
   await sleep(2 * TTL * 1000);
   const r0 = renewed;
   const t0 = performance.now();
+  const c0 = await cpuNow(issuerPid);
   await sleep(WINDOW_S * 1000);
   const count = renewed - r0;
+  const cpu = cpuPer(c0, await cpuNow(issuerPid), count);
   const elapsed = (performance.now() - t0) / 1000;
   await daemon.close();
-  return { perSecond: count / elapsed, failed };
+  return { perSecond: count / elapsed, failed, cpu };
 }
 
 /** The issuer's own capacity: refresh grants straight to its token endpoint, one chain per account. */
-async function raw(url: string, dir: string, names: string[]): Promise<number> {
+async function raw(
+  url: string,
+  dir: string,
+  names: string[],
+  issuerPid: number,
+): Promise<{ perSecond: number; cpu: Cpu }> {
   const chains = new Map<string, string>();
   for (const a of names) {
     const store = storeFor(dir, (x) => passwordOf(dir, x));
@@ -138,6 +146,7 @@ async function raw(url: string, dir: string, names: string[]): Promise<number> {
   let count = 0;
   const end = performance.now() + WINDOW_S * 1000;
   const started = performance.now();
+  const c0 = await cpuNow(issuerPid);
   await Promise.all(
     names.map(async (a) => {
       for (let j = 0; performance.now() < end; j++) {
@@ -155,7 +164,24 @@ async function raw(url: string, dir: string, names: string[]): Promise<number> {
       }
     }),
   );
-  return count / ((performance.now() - started) / 1000);
+  const cpu = cpuPer(c0, await cpuNow(issuerPid), count);
+  return { perSecond: count / ((performance.now() - started) / 1000), cpu };
+}
+
+/** CPU milliseconds per renewal (or grant): of this process (the daemon, or the raw client) and the issuer's. */
+interface Cpu {
+  ownMs: number;
+  issuerMs: number;
+}
+
+async function cpuNow(issuerPid: number): Promise<{ own: number; issuer: number }> {
+  const { user, system } = process.cpuUsage();
+  // Clock ticks are 1/100 s on Linux (USER_HZ).
+  return { own: (user + system) / 1000, issuer: (await usage(issuerPid)).ticks * 10 };
+}
+
+function cpuPer(a: { own: number; issuer: number }, b: { own: number; issuer: number }, n: number): Cpu {
+  return { ownMs: (b.own - a.own) / Math.max(1, n), issuerMs: (b.issuer - a.issuer) / Math.max(1, n) };
 }
 
 function jwt(claims: Record<string, unknown>): string {
@@ -185,6 +211,7 @@ interface Idle {
 async function idle<T>(
   args: string[],
   ready: RegExp | undefined,
+  settleMs: number,
   after?: (stderr: string) => Promise<T>,
 ): Promise<Idle & { after?: T }> {
   const { spawn } = await import('node:child_process');
@@ -198,7 +225,7 @@ async function idle<T>(
     });
     child.on('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
   });
-  await sleep(1000);
+  await sleep(settleMs);
   const pid = child.pid as number;
   const a = await usage(pid);
   const t0 = performance.now();
@@ -280,9 +307,11 @@ async function steadyState(dir: string): Promise<{
   const daemon = await idle(
     [CLI, 'daemon', '--config', file, '--listen', '127.0.0.1:0'],
     /daemon: serving http\S+ /,
+    // Its steady state: after the full collection it makes 10 s after loading config.ini.
+    12_000,
     scrape,
   );
-  const node = await idle(['-e', 'setInterval(() => {}, 1 << 30)'], undefined);
+  const node = await idle(['-e', 'setInterval(() => {}, 1 << 30)'], undefined, 1000);
   return { daemon, node };
 }
 
@@ -290,7 +319,7 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'tw-bench-daemon-'));
   const rows: Row[] = [];
   try {
-    if (ONLY !== 'idle') rows.push(await rateRow(dir));
+    if (ONLY !== 'idle') rows.push(...(await rateRows(dir)));
     if (ONLY !== 'rate') rows.push(...(await idleRows(dir)));
     printRows(rows);
   } finally {
@@ -298,7 +327,7 @@ async function main(): Promise<void> {
   }
 }
 
-async function rateRow(dir: string): Promise<Row> {
+async function rateRows(dir: string): Promise<Row[]> {
   await mkdir(join(dir, 'tokens'));
   const issuer = await startIssuerProcess(dir, { bench: CLIENT_SECRET }, [
     '--auto-approve',
@@ -312,16 +341,27 @@ async function rateRow(dir: string): Promise<Row> {
     console.log(`setting up ${2 * ACCOUNTS} accounts at ${issuer.url} ...`);
     await makeAccounts(issuer.url, dir, [...ours, ...rawNames]);
     // One after the other in the same run, so the same moment of the machine is behind both.
-    const daemonRate = await sustained(issuer.url, dir, ours);
-    const rawRate = await raw(issuer.url, dir, rawNames);
+    const pid = issuer.child.pid as number;
+    const daemonRate = await sustained(issuer.url, dir, ours, pid);
+    const rawRate = await raw(issuer.url, dir, rawNames, pid);
     const n = ACCOUNTS * TOKENS;
-    return {
-      bench: `daemon, ${n} tokens (${ACCOUNTS}x${TOKENS}) living ${TTL}s, renewals/s over ${WINDOW_S}s${daemonRate.failed ? ` (${daemonRate.failed} failed)` : ''}`,
-      tokenwarden: `${daemonRate.perSecond.toFixed(1)}/s`,
-      anchorName: `raw refresh grants, ${ACCOUNTS} chains, over ${WINDOW_S}s`,
-      anchor: `${rawRate.toFixed(1)}/s`,
-      ratio: `${(rawRate / daemonRate.perSecond).toFixed(2)}x slower than the issuer's own rate`,
-    };
+    const cpu = (c: Cpu) => `CPU/renewal ${c.ownMs.toFixed(1)} ms + issuer ${c.issuerMs.toFixed(1)} ms`;
+    return [
+      {
+        bench: `daemon, ${n} tokens (${ACCOUNTS}x${TOKENS}) living ${TTL}s, renewals/s over ${WINDOW_S}s${daemonRate.failed ? ` (${daemonRate.failed} failed)` : ''}`,
+        tokenwarden: `${daemonRate.perSecond.toFixed(1)}/s`,
+        anchorName: `raw refresh grants, ${ACCOUNTS} chains, over ${WINDOW_S}s`,
+        anchor: `${rawRate.perSecond.toFixed(1)}/s`,
+        ratio: `${(rawRate.perSecond / daemonRate.perSecond).toFixed(2)}x slower than the issuer's own rate`,
+      },
+      {
+        bench: '  the same, CPU per renewal: the daemon + the issuer',
+        tokenwarden: cpu(daemonRate.cpu),
+        anchorName: '  raw: the client + the issuer, per grant',
+        anchor: cpu(rawRate.cpu),
+        ratio: '',
+      },
+    ];
   } finally {
     issuer.stop();
   }
