@@ -19,13 +19,16 @@ import { mapLimit } from '../src/renewal/index.js';
 import { Secret } from '../src/secret.js';
 import { createAccount } from '../src/setup/index.js';
 import { type CredentialStore, createFileStore, GENERATED_PASSWORD_KDF_COST } from '../src/store/index.js';
-import { CLI, printRows, type Row, startIssuerProcess } from './lib.js';
+import { CLI, median, ms, printRows, type Row, startIssuerProcess } from './lib.js';
 
 const ACCOUNTS = Number(process.env.BENCH_DAEMON_ACCOUNTS ?? 40);
-const TOKENS = Number(process.env.BENCH_DAEMON_TOKENS ?? 3);
+const TOKENS = Number(process.env.BENCH_DAEMON_TOKENS ?? 10);
 /** Lifetime of the issuer's access tokens: short, so every token comes due again and again. */
 const TTL = Number(process.env.BENCH_DAEMON_TTL ?? 4);
 const WINDOW_S = Number(process.env.BENCH_DAEMON_WINDOW ?? 15);
+/** `rate` or `idle`: run only that part (the other rows are left out). */
+const ONLY = process.env.BENCH_DAEMON_ONLY;
+const SCRAPES = Number(process.env.BENCH_DAEMON_SCRAPES ?? 15);
 const IDLE_TOKENS = Number(process.env.BENCH_IDLE_TOKENS ?? 10_000);
 const IDLE_ACCOUNTS = Number(process.env.BENCH_IDLE_ACCOUNTS ?? 1_000);
 const IDLE_S = Number(process.env.BENCH_IDLE_SECONDS ?? 10);
@@ -82,11 +85,15 @@ async function sustained(
   url: string,
   dir: string,
   names: string[],
-): Promise<{ perSecond: number; failed: number }> {
+  issuerPid: number,
+): Promise<{ perSecond: number; failed: number; cpu: Cpu }> {
   const file = join(dir, 'daemon.ini');
-  // min_lifetime above the tokens' whole lifetime: every token is due again as soon as it is written,
-  // so the daemon renews as fast as it can, and what is measured is its capacity, not the schedule.
-  await writeFile(file, config(url, dir, names, TOKENS, TTL + 10));
+  // min_lifetime one second short of the tokens' lifetime: each token is due again about a second after
+  // it was issued (less its jitter), and TOKENS of them per account keep every account's queue full,
+  // so the daemon renews as fast as it can and what is measured is its capacity, not the schedule.
+  // (A min_lifetime at or above the lifetime would not do: the daemon then waits 5 s between renewals
+  // of a token rather than renewing it in a loop.)
+  await writeFile(file, config(url, dir, names, TOKENS, TTL - 1));
   let renewed = 0;
   let failed = 0;
   const daemon = createDaemon({
@@ -113,15 +120,22 @@ async function sustained(
   await sleep(2 * TTL * 1000);
   const r0 = renewed;
   const t0 = performance.now();
+  const c0 = await cpuNow(issuerPid);
   await sleep(WINDOW_S * 1000);
   const count = renewed - r0;
+  const cpu = cpuPer(c0, await cpuNow(issuerPid), count);
   const elapsed = (performance.now() - t0) / 1000;
   await daemon.close();
-  return { perSecond: count / elapsed, failed };
+  return { perSecond: count / elapsed, failed, cpu };
 }
 
 /** The issuer's own capacity: refresh grants straight to its token endpoint, one chain per account. */
-async function raw(url: string, dir: string, names: string[]): Promise<number> {
+async function raw(
+  url: string,
+  dir: string,
+  names: string[],
+  issuerPid: number,
+): Promise<{ perSecond: number; cpu: Cpu }> {
   const chains = new Map<string, string>();
   for (const a of names) {
     const store = storeFor(dir, (x) => passwordOf(dir, x));
@@ -132,6 +146,7 @@ async function raw(url: string, dir: string, names: string[]): Promise<number> {
   let count = 0;
   const end = performance.now() + WINDOW_S * 1000;
   const started = performance.now();
+  const c0 = await cpuNow(issuerPid);
   await Promise.all(
     names.map(async (a) => {
       for (let j = 0; performance.now() < end; j++) {
@@ -149,7 +164,24 @@ async function raw(url: string, dir: string, names: string[]): Promise<number> {
       }
     }),
   );
-  return count / ((performance.now() - started) / 1000);
+  const cpu = cpuPer(c0, await cpuNow(issuerPid), count);
+  return { perSecond: count / ((performance.now() - started) / 1000), cpu };
+}
+
+/** CPU milliseconds per renewal (or grant): of this process (the daemon, or the raw client) and the issuer's. */
+interface Cpu {
+  ownMs: number;
+  issuerMs: number;
+}
+
+async function cpuNow(issuerPid: number): Promise<{ own: number; issuer: number }> {
+  const { user, system } = process.cpuUsage();
+  // Clock ticks are 1/100 s on Linux (USER_HZ).
+  return { own: (user + system) / 1000, issuer: (await usage(issuerPid)).ticks * 10 };
+}
+
+function cpuPer(a: { own: number; issuer: number }, b: { own: number; issuer: number }, n: number): Cpu {
+  return { ownMs: (b.own - a.own) / Math.max(1, n), issuerMs: (b.issuer - a.issuer) / Math.max(1, n) };
 }
 
 function jwt(claims: Record<string, unknown>): string {
@@ -167,8 +199,21 @@ async function usage(pid: number): Promise<{ rssKb: number; ticks: number }> {
   return { rssKb, ticks };
 }
 
-/** Spawns `args`, waits for `ready` on stderr, then measures RSS and CPU over IDLE_S seconds. */
-async function idle(args: string[], ready: RegExp | undefined): Promise<{ rssMb: number; cpu: number }> {
+interface Idle {
+  rssMb: number;
+  cpu: number;
+}
+
+/**
+ * Spawns `args`, waits for `ready` on stderr, then measures RSS and CPU over IDLE_S seconds; then runs
+ * `after` (given what the process printed) while it still runs, so what it does is not in the figures.
+ */
+async function idle<T>(
+  args: string[],
+  ready: RegExp | undefined,
+  settleMs: number,
+  after?: (stderr: string) => Promise<T>,
+): Promise<Idle & { after?: T }> {
   const { spawn } = await import('node:child_process');
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
@@ -180,22 +225,57 @@ async function idle(args: string[], ready: RegExp | undefined): Promise<{ rssMb:
     });
     child.on('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
   });
-  await sleep(1000);
+  await sleep(settleMs);
   const pid = child.pid as number;
   const a = await usage(pid);
   const t0 = performance.now();
   await sleep(IDLE_S * 1000);
   const b = await usage(pid);
   const seconds = (performance.now() - t0) / 1000;
+  const extra = after === undefined ? undefined : await after(err);
   child.kill('SIGTERM');
   await new Promise((resolve) => child.once('close', resolve));
   // Clock ticks are 1/100 s on Linux (USER_HZ).
-  return { rssMb: b.rssKb / 1024, cpu: (b.ticks - a.ticks) / 100 / seconds };
+  return {
+    rssMb: b.rssKb / 1024,
+    cpu: (b.ticks - a.ticks) / 100 / seconds,
+    ...(extra === undefined ? {} : { after: extra }),
+  };
 }
 
-async function steadyState(
-  dir: string,
-): Promise<{ daemon: Awaited<ReturnType<typeof idle>>; node: Awaited<ReturnType<typeof idle>> }> {
+/** Milliseconds to GET `url` and read the whole body. */
+async function timeGet(url: string): Promise<number> {
+  const t0 = performance.now();
+  const res = await fetch(url);
+  const body = await res.text();
+  const ms = performance.now() - t0;
+  if (!res.ok || body.length === 0) throw new Error(`GET ${url}: ${res.status}`);
+  return ms;
+}
+
+/**
+ * /metrics scraped over HTTP from the running daemon, beside /api/status of the same daemon (the same
+ * snapshot, JSON.stringify'd and served by the same server), interleaved; medians of SCRAPES, after one
+ * of each to warm up.
+ */
+async function scrape(stderr: string): Promise<{ metricsMs: number; statusMs: number; worstMs: number }> {
+  const base = /daemon\.serving url=(http:\/\/\S+?)\/? /.exec(stderr)?.[1];
+  if (base === undefined) throw new Error(`the daemon did not say where it serves: ${stderr}`);
+  await timeGet(`${base}/metrics`);
+  await timeGet(`${base}/api/status`);
+  const metrics: number[] = [];
+  const status: number[] = [];
+  for (let i = 0; i < SCRAPES; i++) {
+    metrics.push(await timeGet(`${base}/metrics`));
+    status.push(await timeGet(`${base}/api/status`));
+  }
+  return { metricsMs: median(metrics), statusMs: median(status), worstMs: Math.max(...metrics) };
+}
+
+async function steadyState(dir: string): Promise<{
+  daemon: Idle & { after?: Awaited<ReturnType<typeof scrape>> };
+  node: Idle;
+}> {
   const perAccount = Math.ceil(IDLE_TOKENS / IDLE_ACCOUNTS);
   const names = Array.from({ length: IDLE_ACCOUNTS }, (_, i) => `i${i}`);
   await mkdir(join(dir, 'idle', 't'), { recursive: true });
@@ -224,13 +304,30 @@ async function steadyState(
   }
   const file = join(dir, 'idle.ini');
   await writeFile(file, text);
-  const daemon = await idle([CLI, 'daemon', '--config', file], /daemon\.started /);
-  const node = await idle(['-e', 'setInterval(() => {}, 1 << 30)'], undefined);
+  const daemon = await idle(
+    [CLI, 'daemon', '--config', file, '--listen', '127.0.0.1:0'],
+    /daemon\.serving /,
+    // Its steady state: after the full collection it makes 10 s after loading config.ini.
+    12_000,
+    scrape,
+  );
+  const node = await idle(['-e', 'setInterval(() => {}, 1 << 30)'], undefined, 1000);
   return { daemon, node };
 }
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'tw-bench-daemon-'));
+  const rows: Row[] = [];
+  try {
+    if (ONLY !== 'idle') rows.push(...(await rateRows(dir)));
+    if (ONLY !== 'rate') rows.push(...(await idleRows(dir)));
+    printRows(rows);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function rateRows(dir: string): Promise<Row[]> {
   await mkdir(join(dir, 'tokens'));
   const issuer = await startIssuerProcess(dir, { bench: CLIENT_SECRET }, [
     '--auto-approve',
@@ -243,40 +340,63 @@ async function main(): Promise<void> {
     const rawNames = Array.from({ length: ACCOUNTS }, (_, i) => `r${i}`);
     console.log(`setting up ${2 * ACCOUNTS} accounts at ${issuer.url} ...`);
     await makeAccounts(issuer.url, dir, [...ours, ...rawNames]);
-    // Interleaved, so a slow moment of the machine does not decide the ratio.
-    const daemonRate = await sustained(issuer.url, dir, ours);
-    const rawRate = await raw(issuer.url, dir, rawNames);
-    issuer.stop();
-    const steady = await steadyState(dir);
+    // One after the other in the same run, so the same moment of the machine is behind both.
+    const pid = issuer.child.pid as number;
+    const daemonRate = await sustained(issuer.url, dir, ours, pid);
+    const rawRate = await raw(issuer.url, dir, rawNames, pid);
     const n = ACCOUNTS * TOKENS;
-    const rows: Row[] = [
+    const cpu = (c: Cpu) => `CPU/renewal ${c.ownMs.toFixed(1)} ms + issuer ${c.issuerMs.toFixed(1)} ms`;
+    return [
       {
         bench: `daemon, ${n} tokens (${ACCOUNTS}x${TOKENS}) living ${TTL}s, renewals/s over ${WINDOW_S}s${daemonRate.failed ? ` (${daemonRate.failed} failed)` : ''}`,
         tokenwarden: `${daemonRate.perSecond.toFixed(1)}/s`,
         anchorName: `raw refresh grants, ${ACCOUNTS} chains, over ${WINDOW_S}s`,
-        anchor: `${rawRate.toFixed(1)}/s`,
-        ratio: `${(rawRate / daemonRate.perSecond).toFixed(2)}x slower than the issuer's own rate`,
+        anchor: `${rawRate.perSecond.toFixed(1)}/s`,
+        ratio: `${(rawRate.perSecond / daemonRate.perSecond).toFixed(2)}x slower than the issuer's own rate`,
       },
       {
-        bench: `daemon idle, ${IDLE_TOKENS} fresh tokens / ${IDLE_ACCOUNTS} accounts: RSS`,
-        tokenwarden: `${steady.daemon.rssMb.toFixed(1)} MB`,
-        anchorName: 'idle node process: RSS',
-        anchor: `${steady.node.rssMb.toFixed(1)} MB`,
-        ratio: `${(steady.daemon.rssMb / steady.node.rssMb).toFixed(1)}x`,
-      },
-      {
-        bench: `daemon idle, ${IDLE_TOKENS} fresh tokens: CPU over ${IDLE_S}s`,
-        tokenwarden: `${(steady.daemon.cpu * 100).toFixed(2)}% of a core`,
-        anchorName: 'idle node process: CPU',
-        anchor: `${(steady.node.cpu * 100).toFixed(2)}% of a core`,
-        ratio: `+${((steady.daemon.cpu - steady.node.cpu) * 100).toFixed(2)} points`,
+        bench: '  the same, CPU per renewal: the daemon + the issuer',
+        tokenwarden: cpu(daemonRate.cpu),
+        anchorName: '  raw: the client + the issuer, per grant',
+        anchor: cpu(rawRate.cpu),
+        ratio: '',
       },
     ];
-    printRows(rows);
   } finally {
     issuer.stop();
-    await rm(dir, { recursive: true, force: true });
   }
+}
+
+async function idleRows(dir: string): Promise<Row[]> {
+  const steady = await steadyState(dir);
+  const scraped = steady.daemon.after;
+  return [
+    {
+      bench: `daemon idle, ${IDLE_TOKENS} fresh tokens / ${IDLE_ACCOUNTS} accounts: RSS`,
+      tokenwarden: `${steady.daemon.rssMb.toFixed(1)} MB`,
+      anchorName: 'idle node process: RSS',
+      anchor: `${steady.node.rssMb.toFixed(1)} MB`,
+      ratio: `${(steady.daemon.rssMb / steady.node.rssMb).toFixed(1)}x`,
+    },
+    {
+      bench: `daemon idle, ${IDLE_TOKENS} fresh tokens: CPU over ${IDLE_S}s`,
+      tokenwarden: `${(steady.daemon.cpu * 100).toFixed(2)}% of a core`,
+      anchorName: 'idle node process: CPU',
+      anchor: `${(steady.node.cpu * 100).toFixed(2)}% of a core`,
+      ratio: `+${((steady.daemon.cpu - steady.node.cpu) * 100).toFixed(2)} points`,
+    },
+    ...(scraped === undefined
+      ? []
+      : [
+          {
+            bench: `GET /metrics of that daemon over HTTP, median of ${SCRAPES} (worst ${ms(scraped.worstMs)})`,
+            tokenwarden: ms(scraped.metricsMs),
+            anchorName: 'GET /api/status (JSON.stringify of the same snapshot), same daemon',
+            anchor: ms(scraped.statusMs),
+            ratio: `${(scraped.metricsMs / scraped.statusMs).toFixed(2)}x`,
+          },
+        ]),
+  ];
 }
 
 await main();

@@ -120,7 +120,7 @@ async function daemonDemo(config: string, say: (text: string) => void): Promise<
   const serving = new Promise<string | undefined>((resolve) => {
     child.stderr?.on('data', (d: Buffer) => {
       stderr += d.toString();
-      const m = /daemon: serving (\S+) /.exec(stderr);
+      const m = /daemon\.serving url=(\S+)/.exec(stderr);
       if (m) resolve(m[1]);
     });
     void exited.then(() => resolve(undefined));

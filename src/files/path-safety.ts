@@ -24,11 +24,21 @@ const MAX_SYMLINKS = 40;
  */
 export async function checkPathSafe(path: string, purpose: PathPurpose = 'write'): Promise<void> {
   const euid = process.geteuid?.() ?? 0;
-  const pending = components(resolve(path));
+  const absolute = resolve(path);
+  const parent = dirname(absolute);
+  const proven = parent === absolute ? undefined : provenDirs.get(parent);
+  if (proven !== undefined) {
+    if (proven.until > Date.now() && (await pinsHold(proven.pins, euid))) {
+      if (await lastComponentSafe(path, purpose, absolute, parent, proven.stats, euid)) return;
+    } else if (provenDirs.get(parent) === proven) provenDirs.delete(parent);
+  }
+  const pending = components(absolute);
   let current = '/';
   let currentStats = await lstatOrFail(path, purpose, current);
   let shared = isShared(currentStats);
   let links = 0;
+  /** Each directory met directly inside a shared one: the only entries another user could swap. */
+  const pins: Pin[] = [];
   while (pending.length > 0) {
     const name = pending.shift() as string;
     if (name === '.') continue;
@@ -39,6 +49,9 @@ export async function checkPathSafe(path: string, purpose: PathPurpose = 'write'
       continue;
     }
     const next = join(current, name);
+    // The whole directory part walked, with no symlink on the way: remembered for the next check of a
+    // path in it (see provenDirs).
+    if (pending.length === 0 && links === 0 && current === parent) remember(parent, currentStats, pins);
     let st: Stats;
     try {
       st = await lstat(next);
@@ -79,10 +92,89 @@ export async function checkPathSafe(path: string, purpose: PathPurpose = 'write'
       }
       continue;
     }
+    if (shared && st.isDirectory()) pins.push({ path: next, dev: st.dev, ino: st.ino });
     current = next;
     currentStats = st;
     shared = st.isDirectory() && isShared(st);
   }
+}
+
+/**
+ * Directories whose whole path checkPathSafe walked and found safe, kept a few seconds so that the
+ * writes of a renewal (the credential's reservation and save, the token file, the status file) and of
+ * the next renewals do not each walk every component again. A later check in such a directory only
+ * lstats the directories that sit directly in a shared directory (the pins), which are the only
+ * components another user could swap (in a sticky directory only after the owner removed them), and
+ * its own last component, by the same rules as the walk. A pin that is no longer the same directory
+ * (device and inode), owned by us or root, sends the check back to the full walk; so does a symlink
+ * as the last component. Every other component lies in a directory that only its owner (us, or an
+ * admin the walk trusts anyway: it follows their symlinks) can change.
+ */
+const provenDirs = new Map<string, { until: number; stats: Stats; pins: Pin[] }>();
+const PROVEN_MS = 5000;
+/** Bounded: a run over many directories does not grow it without end. */
+const MAX_PROVEN = 1024;
+
+interface Pin {
+  path: string;
+  dev: number;
+  ino: number;
+}
+
+function remember(dir: string, stats: Stats, pins: Pin[]): void {
+  if (provenDirs.size >= MAX_PROVEN) provenDirs.clear();
+  provenDirs.set(dir, { until: Date.now() + PROVEN_MS, stats, pins: [...pins] });
+}
+
+async function pinsHold(pins: Pin[], euid: number): Promise<boolean> {
+  const now = await Promise.all(pins.map((p) => lstat(p.path).catch(() => undefined)));
+  return now.every((st, i) => {
+    const pin = pins[i] as Pin;
+    return (
+      st?.isDirectory() === true &&
+      st.dev === pin.dev &&
+      st.ino === pin.ino &&
+      (st.uid === euid || st.uid === 0)
+    );
+  });
+}
+
+/**
+ * The walk's last step, in a proven directory: true when `absolute` is safe; false when it is a symlink
+ * outside a shared directory, which the full walk follows.
+ */
+async function lastComponentSafe(
+  path: string,
+  purpose: PathPurpose,
+  absolute: string,
+  parent: string,
+  parentStats: Stats,
+  euid: number,
+): Promise<boolean> {
+  let st: Stats;
+  try {
+    st = await lstat(absolute);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return true;
+    throw fileIoError(verb(purpose), path, err);
+  }
+  const shared = isShared(parentStats);
+  if (shared && st.isSymbolicLink()) {
+    throw unsafe(
+      path,
+      purpose,
+      `${absolute} is a symbolic link in the ${sharedKind(parentStats)} directory ${parent}`,
+    );
+  }
+  if (shared && st.isDirectory() && st.uid !== euid && st.uid !== 0) {
+    throw unsafe(
+      path,
+      purpose,
+      `${absolute} is a directory owned by uid ${st.uid} in the ${sharedKind(parentStats)} directory ${parent}`,
+    );
+  }
+  return !st.isSymbolicLink();
 }
 
 /** Sticky or world-writable: a directory where other users may create (or plant) entries. */

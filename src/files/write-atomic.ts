@@ -111,7 +111,7 @@ export async function reserveAtomicWrite(
   const plan = await prepare(path, opts);
   const temp = await createTemp(path, plan.dir, basename(plan.target));
   try {
-    await writeAll(temp.fd, Buffer.alloc(bytes));
+    await writeAll(temp.fd, zeros(bytes));
     await fdOps.fsync(temp.fd);
   } catch (err) {
     await fdOps.close(temp.fd).catch(() => undefined);
@@ -140,6 +140,16 @@ export async function reserveAtomicWrite(
       await fdOps.unlink(temp.tempPath).catch(() => undefined);
     },
   };
+}
+
+let zeroBuffer = Buffer.alloc(0);
+/**
+ * `bytes` zero bytes, from one shared buffer only ever read (pwrite copies out of it): a renewal
+ * reserves 16 kB or more before every refresh, garbage the daemon need not make each time.
+ */
+function zeros(bytes: number): Uint8Array {
+  if (zeroBuffer.byteLength < bytes) zeroBuffer = Buffer.alloc(bytes);
+  return zeroBuffer.subarray(0, bytes);
 }
 
 function toBytes(data: string | Uint8Array): Uint8Array {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { acquireLock, checkPathSafe, checkWriteTarget, writeFileAtomic } from '../../src/files/index.js';
@@ -92,5 +92,35 @@ describe('checkPathSafe and every writer', () => {
       code: 'FILE_UNSAFE',
       message: `refusing to write ${join(planted, 'ce.token')}: ${planted} is a symbolic link in the sticky directory ${group}`,
     });
+  });
+
+  // The walk is remembered per directory for a few seconds (provenDirs in path-safety.ts): what another
+  // user swaps in meanwhile must still be refused, with the walk's own message.
+  it('refuses a directory swapped for a planted link right after a check of a path in it', async () => {
+    const mine = join(shared, 'mine');
+    await mkdir(mine, { mode: 0o700 });
+    const path = join(mine, 'ce.token');
+    await writeFileAtomic(path, 'mine\n');
+    await checkPathSafe(path);
+    // Gone (a tmp cleaner, or we removed it), and another user's link in its place.
+    await rm(mine, { recursive: true });
+    await runAsOther(['ln', '-s', victim, mine]);
+    const message = `refusing to write ${path}: ${mine} is a symbolic link in the world-writable directory ${shared}`;
+    await assert.rejects(checkPathSafe(path), { code: 'FILE_UNSAFE', message });
+    await assert.rejects(writeFileAtomic(path, 'token\n'), { code: 'FILE_UNSAFE', message });
+    assert.equal(await readFile(join(victim, 'ce.token'), 'utf8'), 'root data\n');
+  });
+
+  it('refuses a link planted as the file itself right after a check of its directory', async () => {
+    const path = join(shared, 'ce.token');
+    await checkPathSafe(path);
+    await checkPathSafe(join(shared, 'other.token'));
+    await runAsOther(['ln', '-s', join(victim, 'ce.token'), path]);
+    await assert.rejects(checkPathSafe(path, 'read'), {
+      code: 'FILE_UNSAFE',
+      message: `refusing to read ${path}: ${path} is a symbolic link in the world-writable directory ${shared}`,
+    });
+    await assert.rejects(writeFileAtomic(path, 'token\n'), { code: 'FILE_UNSAFE' });
+    assert.equal(await readFile(join(victim, 'ce.token'), 'utf8'), 'root data\n');
   });
 });
