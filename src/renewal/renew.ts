@@ -2,7 +2,7 @@ import type { TokenConfig } from '../config/index.js';
 import { asError, ClientCache, createAccountLocks } from '../credentials/index.js';
 import { TokenwardenError } from '../errors.js';
 import { checkAccount } from './check-account.js';
-import { inspectCandidate } from './current.js';
+import { type DirVerdict, inspectCandidate } from './current.js';
 import { mapLimit } from './map-limit.js';
 import type { RenewOptions } from './options.js';
 import {
@@ -57,7 +57,7 @@ export async function renewTokens(options: RenewOptions): Promise<RenewResult> {
     if (unusable !== undefined) record(fail(t, unusable, status));
     else usable.push(t);
   }
-  const safeDirs = new Map<string, Promise<boolean>>();
+  const safeDirs = new Map<string, Promise<DirVerdict>>();
   const candidates = await mapLimit(usable, 64, (token) =>
     inspectCandidate(token, clock, options.force, safeDirs),
   );
