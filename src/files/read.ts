@@ -101,20 +101,28 @@ export function readFileWithIdentitySync(path: string, opts: ReadFileOptions = {
   try {
     const stats = fstatSync(fd, { bigint: true });
     const size = checkStats(path, stats, maxBytes);
-    // As readFileWithIdentity: at most one byte past the limit, a short read is the end.
-    const chunkSize = Math.min(maxBytes + 1, Math.max(size + 1, 4096));
-    const chunks: Buffer[] = [];
+    // As readFileWithIdentity: at most one byte past the limit, a short read is the end. Small limits
+    // read into one buffer kept for the process (nothing else runs between these calls): a thousand token
+    // files then allocate nothing but their text.
+    let whole =
+      maxBytes < SCRATCH_BYTES
+        ? scratch()
+        : Buffer.allocUnsafe(Math.min(maxBytes + 1, Math.max(size + 1, 4096)));
     let total = 0;
     for (;;) {
-      const chunk = Buffer.allocUnsafe(Math.min(chunkSize, maxBytes + 1 - total));
-      const bytesRead = readSync(fd, chunk, 0, chunk.length, null);
+      if (total === whole.length) {
+        // A file that grew since the fstat: room for more, still at most one byte past the limit.
+        const bigger = Buffer.allocUnsafe(Math.min(maxBytes + 1, whole.length * 2));
+        whole.copy(bigger, 0, 0, total);
+        whole = bigger;
+      }
+      const bytesRead = readSync(fd, whole, total, whole.length - total, null);
       if (bytesRead === 0) break;
-      chunks.push(chunk.subarray(0, bytesRead));
       total += bytesRead;
       if (total > maxBytes) throw tooLarge(path, maxBytes);
-      if (bytesRead < chunk.length) break;
+      if (total < whole.length) break;
     }
-    return { text: Buffer.concat(chunks, total).toString('utf8'), identity: identityOf(stats) };
+    return { text: whole.toString('utf8', 0, total), identity: identityOf(stats) };
   } catch (err) {
     if (err instanceof TokenwardenError) throw err;
     throw fileIoError('read', path, err);
@@ -125,6 +133,14 @@ export function readFileWithIdentitySync(path: string, opts: ReadFileOptions = {
       // Nothing was written: a failed close loses nothing.
     }
   }
+}
+
+/** readFileWithIdentitySync's buffer for limits under this size (token files are read with 64 KiB). */
+const SCRATCH_BYTES = 64 * 1024 + 1;
+let scratchBuffer: Buffer | undefined;
+function scratch(): Buffer {
+  scratchBuffer ??= Buffer.allocUnsafe(SCRATCH_BYTES);
+  return scratchBuffer;
 }
 
 /**

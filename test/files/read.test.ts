@@ -92,6 +92,15 @@ describe('readFileWithIdentitySync', () => {
     assert.equal(readFileWithIdentitySync(path)?.text, '');
     await writeFile(path, 'y'.repeat(10_000));
     assert.equal(readFileWithIdentitySync(path)?.text, 'y'.repeat(10_000));
+    // Small limits share one buffer: a long file read before a short one leaves nothing behind in it.
+    const small = { maxBytes: 64 * 1024 };
+    assert.equal(readFileWithIdentitySync(path, small)?.text, 'y'.repeat(10_000));
+    await writeFile(path, 'ab');
+    assert.equal(readFileWithIdentitySync(path, small)?.text, 'ab');
+    await writeFile(path, 'z'.repeat(64 * 1024));
+    assert.equal(readFileWithIdentitySync(path, small)?.text, 'z'.repeat(64 * 1024));
+    await writeFile(path, 'z'.repeat(64 * 1024 + 1));
+    assert.throws(() => readFileWithIdentitySync(path, small), { code: 'FILE_IO' });
   });
 
   it('refuses a symlink, a directory, a FIFO (without hanging) and a file over maxBytes', async () => {
