@@ -42,6 +42,7 @@ const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 /** What atob's forgiving base64 drops (ASCII whitespace), and the base64 alphabet it then requires. */
 const ASCII_WHITESPACE = /[\t\n\f\r ]/g;
 const BASE64 = /^[A-Za-z0-9+/]*$/;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 /**
  * One base64url part of a compact JWS as a JSON object, accepting exactly what jose's decodeJwt and
@@ -52,11 +53,18 @@ const BASE64 = /^[A-Za-z0-9+/]*$/;
  */
 function decodePart(part: string, what: string): Record<string, unknown> {
   if (part === '' || part.includes('+') || part.includes('/')) throw new Error(`bad ${what} encoding`);
-  // atob's "forgiving-base64 decode" (WHATWG Infra), on the base64 alphabet.
-  let data = part.replace(/-/g, '+').replace(/_/g, '/').replace(ASCII_WHITESPACE, '');
-  if (data.length % 4 === 0) data = data.replace(/==?$/, '');
-  if (data.length % 4 === 1 || !BASE64.test(data)) throw new Error(`bad ${what} encoding`);
-  const value: unknown = JSON.parse(STRICT_UTF8.decode(Buffer.from(data, 'base64')));
+  let bytes: Buffer;
+  if (BASE64URL.test(part) && part.length % 4 !== 1) {
+    // What every issuer writes: unpadded base64url, nothing to drop, decoded as it is.
+    bytes = Buffer.from(part, 'base64url');
+  } else {
+    // atob's "forgiving-base64 decode" (WHATWG Infra), on the base64 alphabet.
+    let data = part.replace(/-/g, '+').replace(/_/g, '/').replace(ASCII_WHITESPACE, '');
+    if (data.length % 4 === 0) data = data.replace(/==?$/, '');
+    if (data.length % 4 === 1 || !BASE64.test(data)) throw new Error(`bad ${what} encoding`);
+    bytes = Buffer.from(data, 'base64');
+  }
+  const value: unknown = JSON.parse(STRICT_UTF8.decode(bytes));
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new Error(`${what} not an object`);
   return value as Record<string, unknown>;
