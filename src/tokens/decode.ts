@@ -88,7 +88,9 @@ function checkDepth(value: unknown, part: string): void {
         `not a usable JWT: its ${part} nest deeper than ${MAX_CLAIM_DEPTH} levels`,
       );
     }
-    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+    for (const child of Object.values(v)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
   }
 }
 
