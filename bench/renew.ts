@@ -7,7 +7,8 @@
  *
  * BENCH_RENEW=fresh runs only the fresh row, cheaply: no issuer, no oidc-agent. The accounts are sealed
  * records written straight to the store and the token files unsigned JWTs valid for a day, which is all
- * a run with nothing due reads. BENCH_CLI names another build's main.js to compare (before/after).
+ * a run with nothing due reads. BENCH_CLI names another build's main.js to measure; BENCH_CLI_BEFORE
+ * one more, run in turn with it and `node -e 0`, so before and after come from the same run.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -34,6 +35,8 @@ const SCOPES = ['storage.read:/', 'storage.create:/', 'compute.read', 'compute.m
 const CLIENT_SECRET = `bench-${Math.random().toString(36).slice(2)}-secret`;
 const FRESH_RUNS = Number(process.env.BENCH_FRESH_RUNS ?? 11);
 const RENEW_CLI = process.env.BENCH_CLI ?? CLI;
+/** Another build's main.js, run in turn with RENEW_CLI and `node -e 0` (a before/after in one run). */
+const BEFORE_CLI = process.env.BENCH_CLI_BEFORE;
 
 function storeFor(dir: string, password: Secret, kdf?: KdfCost): CredentialStore {
   return createFileStore({
@@ -181,23 +184,30 @@ async function forcedRefresh(url: string, dir: string, account: string): Promise
  * `renew` with every token fresh beside `node -e 0`, interleaved run by run so that a busy moment of
  * the machine weighs on both sides; medians.
  */
-async function freshRenew(cfg: string, n: number): Promise<Row> {
-  const fresh: number[] = [];
+async function freshRenew(cfg: string, n: number): Promise<Row[]> {
+  const clis = BEFORE_CLI ? [BEFORE_CLI, RENEW_CLI] : [RENEW_CLI];
+  const fresh: number[][] = clis.map(() => []);
   const nodeStart: number[] = [];
   for (let i = 0; i < FRESH_RUNS; i++) {
-    const r = await run(process.execPath, [RENEW_CLI, 'renew', '--config', cfg]);
-    if (!r.stdout.includes(`${n} still fresh`))
-      throw new Error(`fresh renew: ${r.stdout}${r.stderr.slice(0, 2000)}`);
-    fresh.push(r.ms);
+    for (const [k, cli] of clis.entries()) {
+      const r = await run(process.execPath, [cli, 'renew', '--config', cfg]);
+      if (!r.stdout.includes(`${n} still fresh`))
+        throw new Error(`fresh renew: ${r.stdout}${r.stderr.slice(0, 2000)}`);
+      fresh[k]?.push(r.ms);
+    }
     nodeStart.push((await run(process.execPath, ['-e', '0'])).ms);
   }
-  return {
-    bench: `renew, all ${n} fresh (median of ${FRESH_RUNS})`,
-    tokenwarden: ms(median(fresh)),
-    anchorName: `node -e 0 (median of ${FRESH_RUNS}, interleaved)`,
-    anchor: ms(median(nodeStart)),
-    ratio: `${(median(fresh) / median(nodeStart)).toFixed(2)}x node start-up`,
-  };
+  return clis.map((cli, k) => {
+    const times = fresh[k] as number[];
+    const which = clis.length > 1 ? (cli === BEFORE_CLI ? ', before' : ', after') : '';
+    return {
+      bench: `renew, all ${n} fresh (median of ${FRESH_RUNS}${which})`,
+      tokenwarden: ms(median(times)),
+      anchorName: `node -e 0 (median of ${FRESH_RUNS}, interleaved)`,
+      anchor: ms(median(nodeStart)),
+      ratio: `${(median(times) / median(nodeStart)).toFixed(2)}x node start-up`,
+    };
+  });
 }
 
 /** An unsigned JWT: `renew` decodes its token files without verifying them, to read `exp`. */
@@ -251,7 +261,7 @@ async function freshOnly(): Promise<void> {
     const first = await run(process.execPath, [RENEW_CLI, 'renew', '--config', cfg]);
     if (!first.stdout.includes(`${n} still fresh`))
       throw new Error(`fresh renew: ${first.stdout}${first.stderr.slice(0, 2000)}`);
-    printRows([await freshRenew(cfg, n)]);
+    printRows(await freshRenew(cfg, n));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -304,7 +314,7 @@ async function main(): Promise<void> {
     const cold = { ms: median(coldRuns) };
     const rawMs = median(rawRuns);
     const humanMs = await renewAll(humanCfg, []);
-    const freshRow = await freshRenew(cfg, n);
+    const freshRows = await freshRenew(cfg, n);
     const forced = await forcedRefresh(issuer.url, dir, 'a0');
     const agent = await oidcAgent(issuer.url, dir);
     const osgMs = agent.perCall * n;
@@ -330,7 +340,7 @@ async function main(): Promise<void> {
         anchor: ms(rawMs),
         ratio: `${(humanMs / rawMs).toFixed(2)}x the issuer's own time`,
       },
-      freshRow,
+      ...freshRows,
       {
         bench: 'forced refresh + rotation + durable store (median)',
         tokenwarden: ms(forced),

@@ -6,6 +6,7 @@ import {
   readPasswordFile,
 } from '../config/index.js';
 import { TokenwardenError } from '../errors.js';
+import { onLocalDisk } from '../files/index.js';
 import { passwordFileIdentity } from '../renewal/health.js';
 // Not the renewal index: it also re-exports the refresh code, which loads the OIDC client, and a run
 // whose tokens are all fresh must not pay for that.
@@ -201,8 +202,12 @@ export async function readAccountFiles(
       const found = perAccount[i] as ConfigWarning[];
       try {
         if (account.kind === 'refresh') {
-          const identity = await passwordFileIdentity(account.passwordFile);
-          passwords.set(name, await readPasswordFile(account.passwordFile, context, found));
+          // statfs and stat of the file through the thread pool, then, on a local disk, the read without.
+          const [identity, local] = await Promise.all([
+            passwordFileIdentity(account.passwordFile),
+            onLocalDisk(account.passwordFile),
+          ]);
+          passwords.set(name, await readPasswordFile(account.passwordFile, context, found, { local }));
           if (identity !== undefined) passwordIdentities.set(name, identity);
         } else if (account.clientSecretFile !== undefined) {
           await readClientSecretFile(account.clientSecretFile, context, found);

@@ -78,7 +78,8 @@ export function parseIni(text: string, file: string): IniDocument {
 
   // Python reads text files with universal newlines. A UTF-8 byte order mark is dropped too.
   const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/);
-  for (const [index, line] of lines.entries()) {
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index] as string;
     const lineNo = index + 1;
     const value = line.trim();
     const isComment = value.startsWith('#') || value.startsWith(';');
@@ -188,7 +189,8 @@ export function getOption(
   const own = section.entries.get(name);
   const entry = own ?? doc.defaults.entries.get(name);
   if (entry === undefined) return undefined;
-  const value = interpolate(doc, section, entry, opts.secret === true);
+  // Most values hold no `%`: nothing to interpolate (config.ini of 1,000 tokens reads 12,000 options).
+  const value = entry.raw.includes('%') ? interpolate(doc, section, entry, opts.secret === true) : entry.raw;
   return Object.freeze({ name, value, line: entry.line, inherited: own === undefined });
 }
 

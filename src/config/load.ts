@@ -1,5 +1,5 @@
 import type { Stats } from 'node:fs';
-import { constants, existsSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { TokenwardenError } from '../errors.js';
@@ -191,8 +191,18 @@ export async function readPasswordFile(
   path: string,
   context: string,
   warnings?: ConfigWarning[],
+  options: SecretFileOptions = {},
 ): Promise<Secret> {
-  return readFirstLine(path, context, 'password_file', warnings);
+  return readFirstLine(path, context, 'password_file', warnings, options);
+}
+
+export interface SecretFileOptions {
+  /**
+   * The file (through any link) is on a local filesystem (files/ `onLocalDisk` of the file itself): it is
+   * then read with plain system calls rather than through the thread pool, which a hung network mount
+   * could hold past a run's deadline. The checks and messages are the same.
+   */
+  local?: boolean;
 }
 
 /** The client secret of a client-credentials account, from the first line of `client_secret_file`. */
@@ -236,6 +246,7 @@ async function readFirstLine(
   context: string,
   option: string,
   warnings: ConfigWarning[] | undefined,
+  options: SecretFileOptions = {},
 ): Promise<Secret> {
   const fail = (reason: string, cause?: unknown): TokenwardenError =>
     new TokenwardenError('PASSWORD_FILE', `${context}: ${option} ${path}: ${reason}`, {
@@ -253,31 +264,64 @@ async function readFirstLine(
       ...(cause.hint ? { hint: cause.hint } : {}),
     });
   }
+  const inspect = (stats: Stats) => {
+    if (stats.isDirectory()) throw fail('is a directory');
+    if (!stats.isFile()) throw fail('is not a regular file');
+    if (stats.size > MAX_SECRET_FILE_BYTES) throw fail(`is larger than ${MAX_SECRET_FILE_BYTES} bytes`);
+    checkSecretFileMode(stats, path, `${context}: ${option} ${path}`, 'secret file', warnings);
+  };
+  const text = options.local
+    ? readSecretTextSync(path, fail, inspect)
+    : await readSecretText(path, fail, inspect);
+  if (text === '') throw fail('is empty');
+  const newline = text.indexOf('\n');
+  const line = newline < 0 ? text : text.slice(0, newline);
+  if (line === '') throw fail('its first line is empty');
+  return new Secret(line);
+}
+
+type Fail = (reason: string, cause?: unknown) => TokenwardenError;
+
+/** The whole text of a secret file, opened without following a symlink at the path, after `inspect`. */
+async function readSecretText(path: string, fail: Fail, inspect: (s: Stats) => void): Promise<string> {
   let handle: FileHandle;
   try {
     handle = await open(path, SECRET_READ_FLAGS);
   } catch (cause) {
     throw fail(describeErrno(cause), cause);
   }
-  let text: string;
   try {
-    const stats = await handle.stat();
-    if (stats.isDirectory()) throw fail('is a directory');
-    if (!stats.isFile()) throw fail('is not a regular file');
-    if (stats.size > MAX_SECRET_FILE_BYTES) throw fail(`is larger than ${MAX_SECRET_FILE_BYTES} bytes`);
-    checkSecretFileMode(stats, path, `${context}: ${option} ${path}`, 'secret file', warnings);
-    text = await handle.readFile('utf8');
+    inspect(await handle.stat());
+    return await handle.readFile('utf8');
   } catch (cause) {
     if (cause instanceof TokenwardenError) throw cause;
     throw fail(describeErrno(cause), cause);
   } finally {
     await handle.close().catch(() => undefined);
   }
-  if (text === '') throw fail('is empty');
-  const newline = text.indexOf('\n');
-  const line = newline < 0 ? text : text.slice(0, newline);
-  if (line === '') throw fail('its first line is empty');
-  return new Secret(line);
+}
+
+/** readSecretText with plain system calls, for a file on a local filesystem (SecretFileOptions). */
+function readSecretTextSync(path: string, fail: Fail, inspect: (s: Stats) => void): string {
+  let fd: number;
+  try {
+    fd = openSync(path, SECRET_READ_FLAGS);
+  } catch (cause) {
+    throw fail(describeErrno(cause), cause);
+  }
+  try {
+    inspect(fstatSync(fd));
+    return readFileSync(fd, 'utf8');
+  } catch (cause) {
+    if (cause instanceof TokenwardenError) throw cause;
+    throw fail(describeErrno(cause), cause);
+  } finally {
+    try {
+      closeSync(fd);
+    } catch {
+      // Only read: a failed close loses nothing.
+    }
+  }
 }
 
 function errnoCode(err: unknown): string | undefined {

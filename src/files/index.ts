@@ -4,9 +4,12 @@ export { checkPathSafe, isShared, type PathPurpose } from './path-safety.js';
 export {
   type FileRead,
   fileIdentity,
+  isLocalFilesystemType,
+  onLocalDisk,
   type ReadFileOptions,
   readFileIfExists,
   readFileWithIdentity,
+  readFileWithIdentitySync,
 } from './read.js';
 export { STALE_TEMP_AGE_MS, sweepStaleTemps } from './stale-temps.js';
 export {

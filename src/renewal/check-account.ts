@@ -1,11 +1,6 @@
 import type { AccountConfig, RefreshAccountConfig } from '../config/index.js';
-import {
-  type AccountLocks,
-  asError,
-  credentialError,
-  needsLoginError,
-  noCredentialYet,
-} from '../credentials/index.js';
+import { asError, credentialError, needsLoginError, noCredentialYet } from '../credentials/account-errors.js';
+import type { AccountLocks } from '../credentials/index.js';
 import type { TokenwardenError } from '../errors.js';
 import { credentialFileIdentity, verdictError, verdictHolds } from './health.js';
 import type { RenewOptions } from './options.js';

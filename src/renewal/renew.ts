@@ -1,8 +1,12 @@
 import type { TokenConfig } from '../config/index.js';
-import { asError, ClientCache, createAccountLocks } from '../credentials/index.js';
+// By their own modules, not the credentials index: that loads the refresh, minting and session code
+// (and the OIDC client behind it), which only due work needs (loaded below when there is some).
+import { asError } from '../credentials/account-errors.js';
+import type { ClientCache } from '../credentials/index.js';
+import { createAccountLocks } from '../credentials/locks.js';
 import { TokenwardenError } from '../errors.js';
 import { checkAccount } from './check-account.js';
-import { inspectCandidate } from './current.js';
+import { type DirVerdict, inspectCandidate } from './current.js';
 import { mapLimit } from './map-limit.js';
 import type { RenewOptions } from './options.js';
 import {
@@ -13,8 +17,6 @@ import {
   type TokenOutcome,
 } from './outcome.js';
 import { planAccounts, splitPlan, timesOnDisk } from './plan.js';
-import { preflight } from './preflight.js';
-import { renewAccount } from './renew-account.js';
 import { isEntryOf } from './status.js';
 import { fail, StatusRecorder } from './status-recorder.js';
 
@@ -42,10 +44,9 @@ export async function renewTokens(options: RenewOptions): Promise<RenewResult> {
   const outcomes: TokenOutcome[] = [];
   const accountProblems: AccountProblem[] = [];
   const status = new StatusRecorder(config.stateDir, config.file, clock);
-  // Discovery once per issuer: for this run, or for as long as the caller keeps its cache.
-  const clients = options.clients ?? new ClientCache();
   // One refresh per credential at a time, across processes, whatever the kind of account.
   const locks = createAccountLocks({ store: options.store, stateDir: config.stateDir });
+  let clients: ClientCache | undefined;
   const record = (o: TokenOutcome) => {
     outcomes.push(o);
     options.onOutcome?.(o);
@@ -57,7 +58,7 @@ export async function renewTokens(options: RenewOptions): Promise<RenewResult> {
     if (unusable !== undefined) record(fail(t, unusable, status));
     else usable.push(t);
   }
-  const safeDirs = new Map<string, Promise<boolean>>();
+  const safeDirs = new Map<string, Promise<DirVerdict>>();
   const candidates = await mapLimit(usable, 64, (token) =>
     inspectCandidate(token, clock, options.force, safeDirs),
   );
@@ -76,10 +77,15 @@ export async function renewTokens(options: RenewOptions): Promise<RenewResult> {
       status.note(c.token, { state: 'ok', expiresAt: c.currentExp });
     }
   }
+  // What only due work needs is loaded when there is some: a run with everything fresh (a timer's
+  // usual run) does without the preflight, the renewal and the credential code.
+  const dueWork = due.length === 0 ? undefined : await loadDueWork();
   // Before any network call: a token that could not be written must not spend a refresh grant.
   // Owner and group names are resolved once per run (getent may ask LDAP), not once per token.
   const idCache = new Map<string, Promise<number>>();
   const checked = await mapLimit(due, 64, async (c) => {
+    if (dueWork === undefined) throw new TokenwardenError('INTERNAL', 'due work without its modules');
+    const { preflight } = dueWork;
     try {
       c.ids = await preflight(config, c.token, idCache);
       return c;
@@ -100,7 +106,12 @@ export async function renewTokens(options: RenewOptions): Promise<RenewResult> {
       if (problem !== undefined) accountProblems.push(problem);
       return;
     }
-    for (const o of await renewAccount(account, due, options, clock, status, clients, locks)) record(o);
+    if (dueWork === undefined) throw new TokenwardenError('INTERNAL', 'due work without its modules');
+    // Discovery once per issuer: for this run, or for as long as the caller keeps its cache.
+    clients ??= options.clients ?? new dueWork.ClientCache();
+    for (const o of await dueWork.renewAccount(account, due, options, clock, status, clients, locks)) {
+      record(o);
+    }
   });
   // Accounts whose every due token failed the preflight have not been written yet.
   await status.flushAll();
@@ -108,4 +119,14 @@ export async function renewTokens(options: RenewOptions): Promise<RenewResult> {
   outcomes.sort((a, b) => (order.get(a.token) ?? 0) - (order.get(b.token) ?? 0));
   accountProblems.sort((a, b) => (a.account < b.account ? -1 : a.account > b.account ? 1 : 0));
   return { outcomes, accounts: accountProblems };
+}
+
+/** The modules that renewing a due token needs, loaded together on the first run that has one. */
+async function loadDueWork() {
+  const [{ preflight }, { renewAccount }, { ClientCache }] = await Promise.all([
+    import('./preflight.js'),
+    import('./renew-account.js'),
+    import('../credentials/client-cache.js'),
+  ]);
+  return { preflight, renewAccount, ClientCache };
 }

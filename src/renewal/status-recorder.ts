@@ -1,5 +1,6 @@
 import type { RefreshAccountConfig, TokenConfig } from '../config/index.js';
 import { TokenwardenError } from '../errors.js';
+import { onLocalDisk } from '../files/index.js';
 import { credentialFileIdentity } from './health.js';
 import { outcome, type TokenOutcome } from './outcome.js';
 import {
@@ -7,6 +8,7 @@ import {
   type CredentialVerdict,
   type CredentialVerdictKind,
   readAccountStatusFile,
+  statusDirOf,
   type TokenStatus,
   updateAccountStatus,
 } from './status.js';
@@ -16,6 +18,7 @@ export class StatusRecorder {
   readonly #pending = new Map<string, TokenStatus[]>();
   readonly #verdicts = new Map<string, CredentialVerdict[]>();
   readonly #previous = new Map<string, Promise<AccountStatusFile>>();
+  #local: Promise<boolean> | undefined;
   constructor(
     readonly stateDir: string,
     readonly config: string,
@@ -26,7 +29,9 @@ export class StatusRecorder {
   previous(account: string): Promise<AccountStatusFile> {
     let file = this.#previous.get(account);
     if (file === undefined) {
-      file = readAccountStatusFile(this.stateDir, account);
+      // One statfs of the status directory per recorder: on a local disk the files are read directly.
+      this.#local ??= onLocalDisk(statusDirOf(this.stateDir));
+      file = this.#local.then((local) => readAccountStatusFile(this.stateDir, account, local));
       this.#previous.set(account, file);
     }
     return file;

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readFileIfExists, writeFileAtomic } from '../files/index.js';
+import { readFileIfExists, readFileWithIdentitySync, writeFileAtomic } from '../files/index.js';
 
 /** What `status` shows for one token; written by every renewal attempt (never holds a secret). */
 export type TokenState = 'ok' | 'renewing' | 'failing' | 'needs-login';
@@ -64,10 +64,18 @@ export function statusFile(stateDir: string, account: string): string {
   return join(statusDir(stateDir), `${safe}.json`);
 }
 
-/** The account's whole status file (empty when there is none or it is unreadable). */
-export async function readAccountStatusFile(stateDir: string, account: string): Promise<AccountStatusFile> {
+/**
+ * The account's whole status file (empty when there is none or it is unreadable). `local`: the status
+ * directory is on a local filesystem (files/ onLocalDisk), so the file is read without the thread pool.
+ */
+export async function readAccountStatusFile(
+  stateDir: string,
+  account: string,
+  local = false,
+): Promise<AccountStatusFile> {
   const empty: AccountStatusFile = { account, tokens: {} };
-  const text = await readFileIfExists(statusFile(stateDir, account)).catch(() => undefined);
+  const path = statusFile(stateDir, account);
+  const text = local ? readStatusTextSync(path) : await readFileIfExists(path).catch(() => undefined);
   if (text === undefined) return empty;
   try {
     const parsed = JSON.parse(text) as Partial<AccountStatusFile>;
@@ -78,6 +86,19 @@ export async function readAccountStatusFile(stateDir: string, account: string): 
   } catch {
     return empty;
   }
+}
+
+function readStatusTextSync(path: string): string | undefined {
+  try {
+    return readFileWithIdentitySync(path)?.text;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The directory of the status files under `stateDir` (see statusFile). */
+export function statusDirOf(stateDir: string): string {
+  return statusDir(stateDir);
 }
 
 /** The recorded status of each token of `account` (empty when there is none or it is unreadable). */

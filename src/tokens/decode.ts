@@ -1,8 +1,4 @@
 import type { JWTPayload } from 'jose';
-// The two decoders by their own entry points: jose's index loads every JWS/JWE/JWK module (~45 files),
-// which `renew` would pay on every run just to read `exp` from its token files.
-import { decodeProtectedHeader } from 'jose/decode/protected_header';
-import { decodeJwt } from 'jose/jwt/decode';
 import { TokenwardenError } from '../errors.js';
 
 export interface DecodedToken {
@@ -23,8 +19,10 @@ export function decodeToken(token: string): DecodedToken {
   let header: Record<string, unknown>;
   let claims: JWTPayload & Record<string, unknown>;
   try {
-    header = decodeProtectedHeader(compact) as Record<string, unknown>;
-    claims = decodeJwt(compact) as JWTPayload & Record<string, unknown>;
+    const parts = compact.split('.');
+    if (parts.length !== 3) throw new Error('not three parts');
+    header = decodePart(parts[0] as string, 'header');
+    claims = decodePart(parts[1] as string, 'claims') as JWTPayload & Record<string, unknown>;
   } catch (cause) {
     throw new TokenwardenError(
       'TOKEN_INVALID',
@@ -38,6 +36,38 @@ export function decodeToken(token: string): DecodedToken {
   checkDepth(header, 'header');
   for (const name of TIME_CLAIMS) checkTime(claims, name);
   return { header, claims, audience: audienceOf(claims), scope: scopeOf(claims) };
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+/** What atob's forgiving base64 drops (ASCII whitespace), and the base64 alphabet it then requires. */
+const ASCII_WHITESPACE = /[\t\n\f\r ]/g;
+const BASE64 = /^[A-Za-z0-9+/]*$/;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * One base64url part of a compact JWS as a JSON object, accepting exactly what jose's decodeJwt and
+ * decodeProtectedHeader accept on Node (its atob path: no `+` or `/`, whitespace dropped, padding
+ * allowed, strict UTF-8, a JSON object): it was what decoded token files before, and a file it refused
+ * must stay refused (then the token is due). jose's own modules are not loaded for it: seven files to
+ * read `exp`, on every run of `renew`. Throws on anything else; the caller keeps the message generic.
+ */
+function decodePart(part: string, what: string): Record<string, unknown> {
+  if (part === '' || part.includes('+') || part.includes('/')) throw new Error(`bad ${what} encoding`);
+  let bytes: Buffer;
+  if (BASE64URL.test(part) && part.length % 4 !== 1) {
+    // What every issuer writes: unpadded base64url, nothing to drop, decoded as it is.
+    bytes = Buffer.from(part, 'base64url');
+  } else {
+    // atob's "forgiving-base64 decode" (WHATWG Infra), on the base64 alphabet.
+    let data = part.replace(/-/g, '+').replace(/_/g, '/').replace(ASCII_WHITESPACE, '');
+    if (data.length % 4 === 0) data = data.replace(/==?$/, '');
+    if (data.length % 4 === 1 || !BASE64.test(data)) throw new Error(`bad ${what} encoding`);
+    bytes = Buffer.from(data, 'base64');
+  }
+  const value: unknown = JSON.parse(STRICT_UTF8.decode(bytes));
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new Error(`${what} not an object`);
+  return value as Record<string, unknown>;
 }
 
 /** Deeper than any real token nests its claims (WLCG and SciTokens claims are flat or one level). */
@@ -58,7 +88,9 @@ function checkDepth(value: unknown, part: string): void {
         `not a usable JWT: its ${part} nest deeper than ${MAX_CLAIM_DEPTH} levels`,
       );
     }
-    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+    for (const child of Object.values(v)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
   }
 }
 

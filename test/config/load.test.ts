@@ -286,6 +286,48 @@ token_path = ${dir}/t.token
     });
   });
 
+  it('a password file on a local disk, read without the thread pool, gives the same secrets, errors and warnings', async () => {
+    const context = 'Config for [account a]';
+    const outcome = async (path: string, local: boolean) => {
+      const warnings: ConfigWarning[] = [];
+      try {
+        const secret = await readPasswordFile(path, context, warnings, { local });
+        return { secret: secret.reveal(), warnings };
+      } catch (err) {
+        const e = err as TokenwardenError;
+        return { code: e.code, message: e.message, hint: e.hint, warnings };
+      }
+    };
+    const good = join(dir, 'good.pw');
+    await writeFile(good, `${PASSWORD}\nsecond\n`, { mode: 0o600 });
+    const open = join(dir, 'open.pw');
+    await writeFile(open, `${PASSWORD}\n`);
+    await chmod(open, 0o644);
+    const groupWritable = join(dir, 'gw.pw');
+    await writeFile(groupWritable, `${PASSWORD}\n`);
+    await chmod(groupWritable, 0o660);
+    const empty = join(dir, 'empty.pw');
+    await writeFile(empty, '');
+    const blank = join(dir, 'blank.pw');
+    await writeFile(blank, `\n${PASSWORD}\n`);
+    const big = join(dir, 'big.pw');
+    await writeFile(big, 'x'.repeat(1024 * 1024));
+    const sub = join(dir, 'sub.pw');
+    await mkdir(sub);
+    const fifo = join(dir, 'fifo.pw');
+    execFileSync('mkfifo', [fifo]);
+    const cases = [good, open, groupWritable, empty, blank, big, sub, fifo, join(dir, 'none.pw')];
+    for (const path of cases) {
+      const viaPool = await outcome(path, false);
+      assert.deepEqual(await outcome(path, true), viaPool, path);
+    }
+    assert.equal((await outcome(good, true)).secret, PASSWORD);
+    assert.equal(
+      (await outcome(fifo, true)).message,
+      `${context}: password_file ${fifo}: is not a regular file`,
+    );
+  });
+
   it('readClientSecretFile reads the first line and names client_secret_file in errors', async () => {
     const path = join(dir, 'robot.secret');
     await writeFile(path, 'client-secret-value\n');

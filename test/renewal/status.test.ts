@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readAccountStatus, statusFile, updateAccountStatus } from '../../src/renewal/index.js';
+import { readAccountStatusFile } from '../../src/renewal/status.js';
 import { tempDir } from '../helpers/tmp.js';
 
 describe('status files: one per account, merged per token', () => {
@@ -45,5 +46,23 @@ describe('status files: one per account, merged per token', () => {
     await updateAccountStatus(dir, 'broken', [{ ...base, account: 'broken', token: 'y', state: 'ok' }]);
     assert.equal((await readAccountStatus(dir, 'broken')).y?.state, 'ok');
     assert.deepEqual(await readAccountStatus(dir, 'never'), {});
+  });
+
+  it('read on a local disk without the thread pool, a status file reads the same', async () => {
+    await updateAccountStatus(dir, 'same', [
+      { ...base, account: 'same', token: 'z', state: 'ok', expiresAt: 9 },
+    ]);
+    await writeFile(statusFile(dir, 'garbled'), '{not json');
+    await mkdir(statusFile(dir, 'adir'));
+    await symlink(statusFile(dir, 'same'), statusFile(dir, 'linked'));
+    for (const account of ['same', 'garbled', 'adir', 'linked', 'never']) {
+      assert.deepEqual(
+        await readAccountStatusFile(dir, account, true),
+        await readAccountStatusFile(dir, account, false),
+        account,
+      );
+    }
+    assert.equal((await readAccountStatusFile(dir, 'same', true)).tokens.z?.expiresAt, 9);
+    assert.deepEqual((await readAccountStatusFile(dir, 'linked', true)).tokens, {});
   });
 });
