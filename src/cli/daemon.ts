@@ -139,8 +139,16 @@ appends them to a file (mode 0600, rotated to PATH.1 at 1 MiB). Never a secret.`
       });
     };
     let daemon: ReturnType<typeof createDaemon> | undefined;
+    // At most one warnings check a second, however many events come (10,000 tokens renewed at start
+    // would otherwise build 10,000 snapshots).
+    let notifyPending = false;
     const notify = () => {
-      if (notifier !== undefined && daemon !== undefined) notifier.update(daemon.snapshot().warnings);
+      if (notifier === undefined || notifyPending) return;
+      notifyPending = true;
+      setTimeout(() => {
+        notifyPending = false;
+        if (notifier !== undefined && daemon !== undefined) notifier.update(daemon.snapshot().warnings);
+      }, 1000).unref();
     };
     daemon = createDaemon({
       load: async () => {
@@ -202,7 +210,8 @@ appends them to a file (mode 0600, rotated to PATH.1 at 1 MiB). Never a secret.`
     let http: WebServer | undefined;
     let info: { stateDir: string } | undefined;
     try {
-      await running.start();
+      // Listen first: an address already in use is a mistake to report before any renewal starts.
+      let url: URL | undefined;
       if (listen !== undefined) {
         http = createDaemonHttp({
           daemon: running,
@@ -212,13 +221,18 @@ appends them to a file (mode 0600, rotated to PATH.1 at 1 MiB). Never a secret.`
           ...(tls ? { tls } : {}),
           log,
         });
-        const url = await http.listen();
+        url = await http.listen().catch((err: unknown) => {
+          throw listenError(err, listen);
+        });
         log.emit({
           type: 'daemon.serving',
           level: 'info',
           url: url.href,
           metrics: new URL('metrics', url).href,
         });
+      }
+      await running.start();
+      if (url !== undefined) {
         const snapshot = running.snapshot();
         if (accepted !== undefined && snapshot.configFile !== undefined) {
           info = { stateDir: accepted.stateDir };
@@ -275,6 +289,24 @@ function tlsOptions(args: ParsedArgs): { certFile: string; keyFile: string } | u
     throw new TokenwardenError('USAGE', '--tls-cert and --tls-key go together: give both, or neither');
   }
   return { certFile, keyFile };
+}
+
+/** An address that cannot be listened on is the command line's mistake (exit 2), said as such. */
+function listenError(err: unknown, listen: { host: string; port: number }): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const where = `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`;
+  const why =
+    code === 'EADDRINUSE'
+      ? 'the address is in use (another daemon, or another service, listens there)'
+      : code === 'EACCES'
+        ? 'permission denied (ports below 1024 need privileges)'
+        : code === 'EADDRNOTAVAIL'
+          ? 'no interface of this host has that address'
+          : undefined;
+  if (why === undefined) return err;
+  return new TokenwardenError('USAGE', `--listen ${where}: cannot listen: ${why}`, {
+    hint: 'choose another address with --listen HOST:PORT, or --listen none for no HTTP',
+  });
 }
 
 function messageOf(err: unknown): string {

@@ -16,9 +16,18 @@ import { loadOidc } from './load-oidc.js';
  * down) is not remembered.
  *
  * One cache may live as long as the process (the daemon keeps one across runs); the agent keeps one too.
+ * So that a process running for weeks follows an issuer that moves its endpoints, metadata is kept for
+ * `ttlMs` (an hour by default) and then discovered again.
  */
 export class ClientCache {
-  readonly #issuers = new Map<string, Promise<IssuerMetadata>>();
+  readonly #issuers = new Map<string, { metadata: Promise<IssuerMetadata>; at: number }>();
+  readonly #ttlMs: number;
+  readonly #clock: () => number;
+
+  constructor(options: { ttlMs?: number; clock?: () => number } = {}) {
+    this.#ttlMs = options.ttlMs ?? DISCOVERY_TTL_MS;
+    this.#clock = options.clock ?? Date.now;
+  }
 
   /** The client for `spec`, discovering its issuer only when this cache has not yet. */
   async client(spec: ClientSpec, ctx: RequestContext): Promise<OAuthClient> {
@@ -38,20 +47,32 @@ export class ClientCache {
   }
 
   async #discover(issuer: string, ctx: RequestContext): Promise<IssuerMetadata> {
-    const known = this.#issuers.get(issuer);
+    const known = this.#fresh(issuer);
     if (known !== undefined) return known;
     const { discoverIssuer } = await loadOidc();
     // Checked again: another caller may have started it while the module loaded.
-    const raced = this.#issuers.get(issuer);
+    const raced = this.#fresh(issuer);
     if (raced !== undefined) return raced;
     const discovered = discoverIssuer(issuer, ctx);
-    this.#issuers.set(issuer, discovered);
+    const entry = { metadata: discovered, at: this.#clock() };
+    this.#issuers.set(issuer, entry);
     discovered.catch(() => {
-      if (this.#issuers.get(issuer) === discovered) this.#issuers.delete(issuer);
+      if (this.#issuers.get(issuer) === entry) this.#issuers.delete(issuer);
     });
     return discovered;
   }
+
+  #fresh(issuer: string): Promise<IssuerMetadata> | undefined {
+    const entry = this.#issuers.get(issuer);
+    if (entry === undefined) return undefined;
+    if (this.#clock() - entry.at <= this.#ttlMs) return entry.metadata;
+    this.#issuers.delete(issuer);
+    return undefined;
+  }
 }
+
+/** How long an issuer's discovered metadata is used before it is discovered again. */
+export const DISCOVERY_TTL_MS = 3_600_000;
 
 /** The client spec a credential record holds. */
 export function clientSpecOf(record: AccountRecord, issuer = record.issuer): ClientSpec {

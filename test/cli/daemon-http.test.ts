@@ -178,6 +178,20 @@ describe('daemon HTTP: status page, /metrics, probes, status', { timeout: 180_00
     console.log(`# screenshot of the daemon's status page: ${shot}`);
   });
 
+  it('a second daemon on the same address says so and exits 2 before renewing anything', async () => {
+    const port = new URL(url).port;
+    const before = world.issuer.stats().tokenRequests.refresh_token ?? 0;
+    const r = await runCli(['daemon', '--config', world.config, '--listen', `127.0.0.1:${port}`]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(`--listen 127\\.0\\.0\\.1:${port}: cannot listen: the address is in use`),
+    );
+    assert.match(r.stderr, /--listen none/);
+    assert.doesNotMatch(r.stderr, /internal error|bug/);
+    assert.equal(world.issuer.stats().tokenRequests.refresh_token ?? 0, before, 'it renewed before failing');
+  });
+
   it('status asks the running daemon, and says so', async () => {
     const r = await runCli(['status', '--config', world.config, '--json']);
     assert.match(r.stderr, /from the running daemon \(pid \d+/);

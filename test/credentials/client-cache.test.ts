@@ -91,6 +91,23 @@ describe('ClientCache', () => {
     assert.equal(counter.count('/.well-known/'), 1);
   });
 
+  it('discovers an issuer again once its metadata is older than the TTL (a process running for weeks)', async () => {
+    const counter = countingFetch();
+    let now = 1_000_000;
+    const clients = new ClientCache({ ttlMs: 60_000, clock: () => now });
+    const record = await store.load('vo');
+    assert.ok(record);
+    const ctx: RequestContext = { timeoutSeconds: 10, fetch: counter.fetch };
+    await clients.forRecord(record, ctx);
+    now += 60_000;
+    await clients.forRecord(record, ctx);
+    assert.equal(counter.count('/.well-known/'), 1, 'still fresh at the TTL');
+    now += 1;
+    await clients.forRecord(record, ctx);
+    await clients.forRecord(record, ctx);
+    assert.equal(counter.count('/.well-known/'), 2, 'discovered again once, after the TTL');
+  });
+
   it('concurrent sessions of one issuer share one discovery', async () => {
     const counter = countingFetch();
     const clients = new ClientCache();
