@@ -598,9 +598,23 @@ export function createDaemon(options: DaemonOptions): Daemon {
     return digest(JSON.stringify(rest, (_k, v) => (v instanceof Map || v instanceof Set ? [...v] : v)));
   }
 
-  /** Refuses a configuration with any broken section: on reload, a typo must not stop a running token. */
+  /**
+   * Refuses a configuration with a section broken anew: on reload, a typo must not stop a running token.
+   * A section that was already broken in the running configuration stops nothing that runs, so it does
+   * not hold back the rest of the reload (a corrected password file is picked up by a reload even while
+   * another section has long been broken).
+   */
   function problemOf(config: RenewerConfig): TokenwardenError | undefined {
-    return config.problems[0]?.error ?? config.brokenTokens[0]?.error;
+    const running = gen?.loaded.config;
+    const was = new Set([
+      ...(running?.problems ?? []).map((p) => `${p.kind} ${p.name}`),
+      ...(running?.brokenTokens ?? []).map((b) => `token ${b.name}`),
+    ]);
+    const fresh = [
+      ...config.problems.map((p) => ({ key: `${p.kind} ${p.name}`, error: p.error })),
+      ...config.brokenTokens.map((b) => ({ key: `token ${b.name}`, error: b.error })),
+    ].find((p) => !was.has(p.key));
+    return fresh?.error;
   }
 
   async function apply(loaded: DaemonConfig): Promise<ReloadResult> {

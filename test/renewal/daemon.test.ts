@@ -330,31 +330,36 @@ describe('daemon scheduling (virtual time)', () => {
     assert.ok(events.some((e) => e.type === 'account-resumed'));
   });
 
-  it('resumes an account whose credential did not decrypt once its password file changes (loaded again)', async () => {
-    configText = accountsAndTokens(1, 1);
-    await writeFile(join(dir, 'a0.pw'), 'wrong\n', { mode: 0o600 });
-    issuer.mode = new TokenwardenError('STORE_DECRYPT_FAILED', 'cannot decrypt credential_file');
-    let loads = 0;
-    const counted = load();
-    await start({
-      watchSeconds: 60,
-      load: async () => {
-        loads++;
-        return counted();
-      },
+  for (const withBroken of [false, true]) {
+    it(`resumes an account whose credential did not decrypt once its password file changes (loaded again)${withBroken ? ', even while another section has been broken all along' : ''}`, async () => {
+      // Regression (with a broken section): the reload that reads the new password was refused for the
+      // section broken since the start, and the account stayed stuck until a restart.
+      configText = `${accountsAndTokens(1, 1)}${withBroken ? `[token orphan]\naccount = nobody\ntoken_path = ${join(dir, 'o.token')}\n` : ''}`;
+      await writeFile(join(dir, 'a0.pw'), 'wrong\n', { mode: 0o600 });
+      issuer.mode = new TokenwardenError('STORE_DECRYPT_FAILED', 'cannot decrypt credential_file');
+      let loads = 0;
+      const counted = load();
+      await start({
+        watchSeconds: 60,
+        load: async () => {
+          loads++;
+          return counted();
+        },
+      });
+      assert.equal(row('a0t0')?.state, 'failing');
+      assert.equal(row('a0t0')?.nextRenewalAt, undefined);
+      await time.advance(600_000, d());
+      assert.equal(issuer.calls.length, 1);
+      await writeFile(join(dir, 'a0.pw'), 'right\n', { mode: 0o600 });
+      issuer.mode = 'up';
+      await time.advance(60_000, d());
+      assert.equal(loads, 2, 'the configuration (and so the password) was loaded again');
+      assert.equal(issuer.calls.length, 2);
+      assert.equal(row('a0t0')?.state, 'ok');
+      assert.equal(d().snapshot().groups[0]?.problem, undefined);
+      if (withBroken) assert.equal(row('orphan')?.state, 'broken');
     });
-    assert.equal(row('a0t0')?.state, 'failing');
-    assert.equal(row('a0t0')?.nextRenewalAt, undefined);
-    await time.advance(600_000, d());
-    assert.equal(issuer.calls.length, 1);
-    await writeFile(join(dir, 'a0.pw'), 'right\n', { mode: 0o600 });
-    issuer.mode = 'up';
-    await time.advance(60_000, d());
-    assert.equal(loads, 2, 'the configuration (and so the password) was loaded again');
-    assert.equal(issuer.calls.length, 2);
-    assert.equal(row('a0t0')?.state, 'ok');
-    assert.equal(d().snapshot().groups[0]?.problem, undefined);
-  });
+  }
 
   it('shows broken sections as broken and runs the rest', async () => {
     configText = `${accountsAndTokens(1, 1)}[token orphan]\naccount = nobody\ntoken_path = ${join(dir, 'o.token')}\n`;
