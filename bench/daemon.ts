@@ -306,7 +306,8 @@ async function steadyState(dir: string): Promise<{
   await writeFile(file, text);
   const daemon = await idle(
     [CLI, 'daemon', '--config', file, '--listen', '127.0.0.1:0'],
-    /daemon\.serving /,
+    // Started: config.ini loaded and every token scheduled (it serves from before the load).
+    /daemon\.started /,
     // Its steady state: after the full collection it makes 10 s after loading config.ini.
     12_000,
     scrape,

@@ -210,7 +210,10 @@ appends them to a file (mode 0600, rotated to PATH.1 at 1 MiB). Never a secret.`
     let http: WebServer | undefined;
     let info: { stateDir: string } | undefined;
     try {
-      // Listen first: an address already in use is a mistake to report before any renewal starts.
+      await running.start();
+      // Listen once the configuration is loaded: a server built before the load of a big config.ini
+      // left the idle daemon 30 MB larger (bench/daemon.ts). An address in use still stops it, with
+      // exit 2 and what to do, after draining what start began.
       let url: URL | undefined;
       if (listen !== undefined) {
         http = createDaemonHttp({
@@ -231,7 +234,6 @@ appends them to a file (mode 0600, rotated to PATH.1 at 1 MiB). Never a secret.`
           metrics: new URL('metrics', url).href,
         });
       }
-      await running.start();
       if (url !== undefined) {
         const snapshot = running.snapshot();
         if (accepted !== undefined && snapshot.configFile !== undefined) {
