@@ -189,7 +189,11 @@ describe('daemon HTTP: status page, /metrics, probes, status', { timeout: 180_00
     );
     assert.match(r.stderr, /--listen none/);
     assert.doesNotMatch(r.stderr, /internal error|bug/);
-    assert.equal(world.issuer.stats().tokenRequests.refresh_token ?? 0, before, 'its tokens were fresh: nothing to renew');
+    assert.equal(
+      world.issuer.stats().tokenRequests.refresh_token ?? 0,
+      before,
+      'its tokens were fresh: nothing to renew',
+    );
   });
 
   it('status asks the running daemon, and says so', async () => {

@@ -358,9 +358,9 @@ describe('daemon scheduling (virtual time)', () => {
       assert.equal(row('a0t0')?.state, 'ok');
       assert.equal(d().snapshot().groups[0]?.problem, undefined);
       // The reload that read the new password file was taken, not refused for the old broken section.
-    assert.equal(d().snapshot().configError, undefined);
-    assert.ok(!events.some((e) => e.type === 'reload-refused'));
-    if (withBroken) assert.equal(row('orphan')?.state, 'broken');
+      assert.equal(d().snapshot().configError, undefined);
+      assert.ok(!events.some((e) => e.type === 'reload-refused'));
+      if (withBroken) assert.equal(row('orphan')?.state, 'broken');
     });
   }
 
