@@ -148,12 +148,7 @@ socket at $XDG_RUNTIME_DIR/tokenwarden/agent.sock; --install writes it into --di
     }
     const units = renderUnits(config, user, executable(), osg ? { names: OSG_UNITS, group } : {});
     if (boolOpt(args, 'install')) {
-      const given = stringOpt(args, 'dir');
-      const dir = given ?? '/etc/systemd/system';
-      const warnings = await unitDirWarnings(dir, SYSTEM_UNIT_DIRS);
-      await installUnits(dir, units.files, given !== undefined);
-      const missing = await missingPaths(units.writable);
-      for (const w of [...warnings, ...missing]) io.err(`tokenwarden: warning: ${w}\n`);
+      const { dir, warnings, missing } = await installSystemUnits(args, io, units);
       const [service, timer] = Object.keys(units.files) as [string, string];
       const overrides = warnings.length === 0 && !PACKAGE_UNIT_DIRS.includes(resolve(dir));
       const next = osg
@@ -198,12 +193,7 @@ async function daemonResult(
 ): Promise<CommandResult> {
   const onlyOne = `the daemon does the timer's work: stop the timer, so that one renewer schedules: systemctl disable --now ${timer}`;
   if (boolOpt(args, 'install')) {
-    const given = stringOpt(args, 'dir');
-    const dir = given ?? '/etc/systemd/system';
-    const warnings = await unitDirWarnings(dir, SYSTEM_UNIT_DIRS);
-    await installUnits(dir, units.files, given !== undefined);
-    const missing = await missingPaths(units.writable);
-    for (const w of [...warnings, ...missing]) io.err(`tokenwarden: warning: ${w}\n`);
+    const { dir, warnings, missing } = await installSystemUnits(args, io, units);
     const next = [
       `next: systemctl daemon-reload && systemctl enable --now ${DAEMON_UNIT}`,
       onlyOne,
@@ -506,4 +496,22 @@ SystemCallArchitectures=native
 CapabilityBoundingSet=${chown ? 'CAP_CHOWN CAP_FOWNER' : ''}
 `;
   return { text, writable: writable.filter((d) => !(systemdState && d === config.stateDir)) };
+}
+
+/**
+ * Installs system units into --dir (else /etc/systemd/system), warning on stderr where systemd will not
+ * read them and about paths the service may write that do not exist yet.
+ */
+async function installSystemUnits(
+  args: ParsedArgs,
+  io: CliIO,
+  units: { files: Record<string, string>; writable: string[] },
+): Promise<{ dir: string; warnings: string[]; missing: string[] }> {
+  const given = stringOpt(args, 'dir');
+  const dir = given ?? '/etc/systemd/system';
+  const warnings = await unitDirWarnings(dir, SYSTEM_UNIT_DIRS);
+  await installUnits(dir, units.files, given !== undefined);
+  const missing = await missingPaths(units.writable);
+  for (const w of [...warnings, ...missing]) io.err(`tokenwarden: warning: ${w}\n`);
+  return { dir, warnings, missing };
 }

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findLeaks, runCli } from '../helpers/cli.js';
 import { collectSecrets } from '../helpers/secrets.js';
+import { systemdVerify } from '../helpers/systemd.js';
 import { createWorld, refreshAccount, tokenSection, type World } from '../helpers/world.js';
 
 describe('inspect, discover, units, --help, --version', () => {
@@ -196,25 +196,3 @@ describe('inspect, discover, units, --help, --version', () => {
     assert.match(v.stdout, /^tokenwarden \d+\.\d+\.\d+\n$/);
   });
 });
-
-/** `systemd-analyze verify` on unit files (user units need a runtime directory to resolve %t). */
-async function systemdVerify(
-  dir: string,
-  units: string[],
-  user = false,
-): Promise<{ code: number; output: string }> {
-  const runtime = join(dir, 'runtime');
-  await mkdir(runtime, { recursive: true, mode: 0o700 });
-  const args = ['verify', ...(user ? ['--user'] : []), ...units.map((u) => join(dir, u))];
-  return new Promise((resolve) => {
-    execFile(
-      'systemd-analyze',
-      args,
-      { env: { ...process.env, XDG_RUNTIME_DIR: runtime }, timeout: 30_000 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        resolve({ code, output: `${stdout}${stderr}` });
-      },
-    );
-  });
-}
