@@ -21,12 +21,15 @@ token at once. Tokens of one account are renewed one at a time, under the same c
 renew (so renew, the agent and the daemon can share an account); accounts in parallel.
 A failure that may pass (network, timeout, HTTP 408, 429, 5xx) is retried with capped exponential
 backoff and jitter (--retry-base, 10 s, doubling up to --retry-max, 600 s), never sooner than the issuer's Retry-After; the
-token on disk is kept meanwhile. An account whose refresh token was refused (needs a new login), that
-has no credential, or whose credential does not decrypt is not retried: the daemon looks at its
+token on disk is kept meanwhile. One issuer holds at most half the --concurrency slots, so a hung issuer
+leaves the others their turn. An account whose refresh token was refused (needs a new login), that
+has no credential, whose credential does not decrypt or whose password file cannot be read, or whose
+rotated refresh token could not be saved is not retried: the daemon looks at its
 credential and password files every minute and resumes when they change (after a new setup).
 A broken [token] or [account] section is reported and skipped; the other tokens run.
-SIGHUP: load config.ini again. A config that cannot be read, or that has any broken section, is refused
-with the same message renew prints, and the running configuration is kept. Otherwise removed tokens
+SIGHUP: load config.ini again. A config that cannot be read, or with a section broken anew (one broken
+since the start does not count), is refused with the same message renew prints, and the running
+configuration is kept. Otherwise removed tokens
 stop, new ones start and changed ones are rescheduled; a refresh in flight is finished first.
 SIGTERM or SIGINT: start nothing new, finish and save the refresh in flight, exit 0. A second signal
 only says it is still finishing (a refresh the issuer answered must be saved, or its rotated refresh
