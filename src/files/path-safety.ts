@@ -60,20 +60,7 @@ export async function checkPathSafe(path: string, purpose: PathPurpose = 'write'
       if (code === 'ENOENT' || code === 'ENOTDIR') return;
       throw fileIoError(verb(purpose), path, err);
     }
-    if (shared && st.isSymbolicLink()) {
-      throw unsafe(
-        path,
-        purpose,
-        `${next} is a symbolic link in the ${sharedKind(currentStats)} directory ${current}`,
-      );
-    }
-    if (shared && st.isDirectory() && st.uid !== euid && st.uid !== 0) {
-      throw unsafe(
-        path,
-        purpose,
-        `${next} is a directory owned by uid ${st.uid} in the ${sharedKind(currentStats)} directory ${current}`,
-      );
-    }
+    if (shared) refusePlanted(path, purpose, next, st, current, currentStats, euid);
     if (st.isSymbolicLink()) {
       if (++links > MAX_SYMLINKS) {
         throw new TokenwardenError('FILE_UNSAFE', `cannot ${verb(purpose)} ${path}: too many symbolic links`);
@@ -160,20 +147,7 @@ async function lastComponentSafe(
     throw fileIoError(verb(purpose), path, err);
   }
   const shared = isShared(parentStats);
-  if (shared && st.isSymbolicLink()) {
-    throw unsafe(
-      path,
-      purpose,
-      `${absolute} is a symbolic link in the ${sharedKind(parentStats)} directory ${parent}`,
-    );
-  }
-  if (shared && st.isDirectory() && st.uid !== euid && st.uid !== 0) {
-    throw unsafe(
-      path,
-      purpose,
-      `${absolute} is a directory owned by uid ${st.uid} in the ${sharedKind(parentStats)} directory ${parent}`,
-    );
-  }
+  if (shared) refusePlanted(path, purpose, absolute, st, parent, parentStats, euid);
   return !st.isSymbolicLink();
 }
 
@@ -207,4 +181,34 @@ function unsafe(path: string, purpose: PathPurpose, why: string): TokenwardenErr
   return new TokenwardenError('FILE_UNSAFE', `refusing to ${verb(purpose)} ${path}: ${why}`, {
     hint: 'another user may have planted it; use a directory only you (or root) can write, e.g. not under /tmp',
   });
+}
+
+/**
+ * The rule for an entry of a shared (sticky or world-writable) directory, applied by the full walk and
+ * by the check in a proven directory alike: no symlink, and no directory owned by anyone but us or root
+ * (docs/architecture.md invariant 9).
+ */
+function refusePlanted(
+  path: string,
+  purpose: PathPurpose,
+  entry: string,
+  st: Stats,
+  dir: string,
+  dirStats: Stats,
+  euid: number,
+): void {
+  if (st.isSymbolicLink()) {
+    throw unsafe(
+      path,
+      purpose,
+      `${entry} is a symbolic link in the ${sharedKind(dirStats)} directory ${dir}`,
+    );
+  }
+  if (st.isDirectory() && st.uid !== euid && st.uid !== 0) {
+    throw unsafe(
+      path,
+      purpose,
+      `${entry} is a directory owned by uid ${st.uid} in the ${sharedKind(dirStats)} directory ${dir}`,
+    );
+  }
 }
