@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(oidc-agent-cli systemd chromium)
+DEBIAN_PACKAGES=(oidc-agent-cli systemd chromium scitokens-cpp libscitokens0 xrootd-server xrootd-scitokens-plugins xrootd-client)
 
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
