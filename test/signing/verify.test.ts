@@ -118,26 +118,22 @@ describe('verifyToken against a running local issuer', () => {
       [noKid, 'kid', 'kid missing: the header must name the issuer key that signed the token'],
       [
         await craft({ ...claims, iat: now - 7200, nbf: now - 7200, exp: now - 3600 }),
-        '',
         'exp',
         'expired 60 min ago',
       ],
       [
         await craft({ ...claims, aud: undefined }),
-        '',
         'aud',
         'aud missing: a scitoken:2.0 token must name its audience',
       ],
       [
         await craft({ ...claims, sub: undefined }),
-        '',
         'sub',
         'sub missing: a scitoken:2.0 token must name its subject',
       ],
       [await craft({ ...claims, nbf: now + 3600 }), 'nbf', 'not valid before'],
       [
         await craft({ ...claims, nbf: undefined }),
-        '',
         'nbf',
         'nbf missing: scitokens-cpp (XRootD, HTCondor) refuses a token without it',
       ],
@@ -145,40 +141,30 @@ describe('verifyToken against a running local issuer', () => {
       [await craft({ ...claims, scope: 'fly:/x' }), 'scope', '"fly" is not a SciTokens authorization'],
       [
         await craft({ ...claims, ver: undefined, 'wlcg.ver': '1.0', jti: 'j', exp: now + 7 * 3600 }),
-        '',
         'lifetime',
         "longer than the WLCG profile's 6 hours",
       ],
       [
         await craft({ ...claims, ver: undefined, 'wlcg.ver': '1.0', jti: 'j', scope: 'storage.write:/x' }),
-        '',
         'scope',
         'is not storage.read|create|modify|stage:/PATH',
       ],
       [
         await craft({ ...claims, ver: undefined, 'wlcg.ver': '1.0', scope: 'storage.read:/x' }),
-        '',
         'jti',
         'jti missing',
       ],
       [
         await craft({ ...claims, ver: undefined, 'wlcg.ver': '2.0', jti: 'j' }),
-        '',
         'wlcg.ver',
         'wlcg.ver "2.0" is not a WLCG profile version',
       ],
       [
         await craft(claims, { kid: 'k2' }),
-        '',
         'alg',
         "the token says alg ES256 but the issuer's key k2 is for RS256",
       ],
-      [
-        await craft(claims, { kid: 'nope' }),
-        '',
-        'jwks',
-        `the issuer ${issuer} publishes no key with kid "nope"`,
-      ],
+      [await craft(claims, { kid: 'nope' }), 'jwks', `the issuer ${issuer} publishes no key with kid "nope"`],
     ];
     for (const [token, rule, message] of cases) {
       const r = await verifyToken(token, opts());
