@@ -525,8 +525,12 @@ export function resolveCredmonConfig(
   let localListKnob = localNames.length > 0 ? 'LOCAL_CREDMON_PROVIDER_NAMES' : 'LOCAL_CREDMON_PROVIDER_NAME';
   if (localList.length === 0) {
     // The Python credmon always runs a local issuer named `scitokens`; here it runs when the site
-    // configured one (some LOCAL_CREDMON_ knob), so a site without a local issuer gets no errors about it.
-    const configured = src.names().find((n) => /^LOCAL_CREDMON_/i.test(n));
+    // configured one (a LOCAL_CREDMON_[SCITOKENS_]<KNOB> of LOCAL_KNOBS), so a site without a local issuer gets no errors about it.
+    const knobs = new Set<string>(LOCAL_KNOBS);
+    const configured = src.names().find((n) => {
+      const m = /^LOCAL_CREDMON_(?:SCITOKENS_)?(.+)$/i.exec(n);
+      return m !== null && knobs.has((m[1] as string).toUpperCase());
+    });
     if (configured) {
       localList = [CREDMON_DEFAULTS.localProviderName];
       localListKnob = 'LOCAL_CREDMON_PROVIDER_NAME';

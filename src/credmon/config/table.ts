@@ -74,7 +74,7 @@ export class MacroTable {
   param(name: string): string | undefined {
     const raw = this.raw(name);
     if (raw === undefined) return undefined;
-    const value = expandMacros(raw, this.context()).trim();
+    const value = expandMacros(raw, this.context(), name).trim();
     return value === '' ? undefined : value;
   }
 
