@@ -344,9 +344,11 @@ class Reader {
     const m = ASSIGN_RE.exec(text);
     if (!m) {
       if (text.startsWith('[')) return; // an .ini-style [section] line: a comment to HTCondor
+      // Only the first word is quoted: a stray line may be a secret pasted in the wrong place.
+      const word = (text.split(/\s/)[0] ?? '').slice(0, 20);
       throw configProblem(
         where,
-        `not a configuration statement: ${JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}...` : text)}`,
+        `not a configuration statement (the line starts with ${JSON.stringify(word)})`,
         'write NAME = VALUE (or include, use, if/elif/else/endif, error, warning)',
       );
     }

@@ -259,7 +259,11 @@ JRD @=end
   it('names file and line for every syntax error', async () => {
     const file = join(dir, 'condor_config');
     const cases: Array<[string, string]> = [
-      ['A = 1\nthis is not config\n', ':2: not a configuration statement: "this is not config"'],
+      ['A = 1\nthis is not config\n', ':2: not a configuration statement (the line starts with "this")'],
+      [
+        's3cr3t-pasted-here-by-mistake-0123456789\n',
+        ':1: not a configuration statement (the line starts with "s3cr3t-pasted-here-b")',
+      ],
       ['A-B = 1\n', ':1: illegal knob name "A-B"'],
       ['if defined A\nX = 1\n', ':1: "if" without a matching "endif"'],
       ['endif\n', ':1: "endif" without an "if"'],

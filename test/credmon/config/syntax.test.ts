@@ -139,6 +139,19 @@ describe('macro expansion', () => {
     assert.equal(t.param('SBIN'), '/usr/sbin');
   });
 
+  it('detects FULL_HOSTNAME, which no file can override, and appends DEFAULT_DOMAIN_NAME to a short one', () => {
+    const t = table({ FULL_HOSTNAME: 'evil.example', HOSTNAME: 'x' });
+    assert.equal(t.param('FULL_HOSTNAME'), 'ap.example.org');
+    const short = new MacroTable({
+      subsystem: 'CREDMON_OAUTH',
+      detected: new Map([['FULL_HOSTNAME', 'ap1']]),
+      env: {},
+    });
+    assert.equal(short.param('FULL_HOSTNAME'), 'ap1');
+    short.set('DEFAULT_DOMAIN_NAME', 'example.org', 'test:1');
+    assert.equal(short.param('FULL_HOSTNAME'), 'ap1.example.org');
+  });
+
   it('parses booleans as HTCondor does', () => {
     for (const v of ['true', 'TRUE', 'Yes', 't', '1', '2']) assert.equal(parseCondorBool(v), true, v);
     for (const v of ['false', 'No', 'F', '0']) assert.equal(parseCondorBool(v), false, v);
