@@ -199,8 +199,13 @@ class Reader {
   async readText(text: string, file: string, depth: number): Promise<void> {
     const lines = splitLogicalLines(text, file);
     const ifs: IfFrame[] = [];
-    for (const line of lines) {
-      const where = `${file}:${line.line}`;
+    for (const raw of lines) {
+      const where = `${file}:${raw.line}`;
+      // A ':' before a line of an if body (or before "if") hid it from HTCondor before 8.1.5; it is dropped.
+      const line =
+        raw.text.startsWith(':') && !raw.heredoc && (ifs.length > 0 || /^:if(\s|$)/i.test(raw.text))
+          ? { ...raw, text: raw.text.slice(1).trimStart() }
+          : raw;
       const cond = CONDITIONAL_RE.exec(line.text);
       if (cond && !line.heredoc) {
         this.conditional(ifs, (cond[1] as string).toLowerCase(), cond[2] ?? '', where);

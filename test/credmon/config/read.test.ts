@@ -223,12 +223,24 @@ endif
 if defined use FEATURE:OAUTH
   R7 = metaknob
 endif
+:if true
+:  R8 = old-parsers-skip-this
+:endif
 `,
     );
     const cfg = await read(file);
     assert.deepEqual(
-      ['R1', 'R2', 'R3', 'R4', 'R5', 'R6', 'R7'].map((k) => cfg.param(k)),
-      ['defined', 'not-defined', 'version-9', 'nested-else', 'empty-is-false', 'equal', 'metaknob'],
+      ['R1', 'R2', 'R3', 'R4', 'R5', 'R6', 'R7', 'R8'].map((k) => cfg.param(k)),
+      [
+        'defined',
+        'not-defined',
+        'version-9',
+        'nested-else',
+        'empty-is-false',
+        'equal',
+        'metaknob',
+        'old-parsers-skip-this',
+      ],
     );
   });
 

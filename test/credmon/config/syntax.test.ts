@@ -55,12 +55,15 @@ describe('condor_config line rules', () => {
     );
   });
 
-  it('takes "NAME @=TAG" values verbatim up to "@TAG"', () => {
-    const lines = splitLogicalLines('JRD @=end\n  [\n  # kept\n  a = 1; \\\n  ]\n  @end\nX = 2\n', 'f');
+  it('takes "NAME @=TAG" values up to "@TAG", their lines read as HTCondor reads every line', () => {
+    const lines = splitLogicalLines(
+      'JRD @=end\n  [\n  # dropped\n  a = 1; \\\n  b = 2;\n  ]\n  @end\nX = 2\n',
+      'f',
+    );
     assert.equal(lines.length, 2);
-    assert.deepEqual(lines[0]?.heredoc, { name: 'JRD', value: '  [\n  # kept\n  a = 1; \\\n  ]' });
+    assert.deepEqual(lines[0]?.heredoc, { name: 'JRD', value: '[\na = 1; b = 2;\n]' });
     assert.equal(lines[1]?.text, 'X = 2');
-    assert.equal(lines[1]?.line, 7);
+    assert.equal(lines[1]?.line, 8);
   });
 
   it('refuses a multi-line value never closed, naming file and line', () => {
