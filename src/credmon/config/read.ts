@@ -382,7 +382,14 @@ class Reader {
 
   assign(name: string, value: string, where: string): void {
     // A macro's references to itself are expanded at once (`A = $(A) more`); others when read.
-    this.table.set(name, expandSelf(value.trimEnd(), name, this.table.raw(name)), where);
+    let v = expandSelf(value.trimEnd(), name, this.table.raw(name));
+    // `CREDMON_OAUTH.X = $(X) more` refers to the plain X, which a lookup would otherwise resolve to itself.
+    const dot = name.indexOf('.');
+    if (dot > 0 && name.slice(0, dot).toUpperCase() === this.table.subsystem) {
+      const bare = name.slice(dot + 1);
+      v = expandSelf(v, bare, this.table.rawUnprefixed(bare));
+    }
+    this.table.set(name, v, where);
   }
 
   private async include(words: string, rhs: string, where: string, depth: number): Promise<void> {

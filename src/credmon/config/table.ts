@@ -65,6 +65,12 @@ export class MacroTable {
     return domain ? `${host}.${domain.replace(/^\./, '')}` : host;
   }
 
+  /** The raw value of `name` itself, never its `<SUBSYSTEM>.` variant (what `SUBSYS.X = $(X) more` refers to). */
+  rawUnprefixed(name: string): string | undefined {
+    const key = name.toUpperCase();
+    return this.entries.get(key)?.raw ?? this.detected.get(key) ?? PARAM_DEFAULTS.get(key);
+  }
+
   /** Where `name`'s value comes from: `FILE:LINE`, `environment (...)`, or undefined for a default or detected value. */
   where(name: string): string | undefined {
     const key = name.toUpperCase();

@@ -255,6 +255,8 @@ L +,= c
 S +&&= x
 S +&&= y
 OLD : style
+FLAGS = a
+CREDMON_OAUTH.FLAGS = $(FLAGS) mine
 JRD @=end
   [ a = 1; ]
 @end
@@ -265,6 +267,7 @@ JRD @=end
     assert.equal(cfg.param('S'), 'x && y');
     assert.equal(cfg.param('OLD'), 'style');
     assert.equal(cfg.param('JRD'), '[ a = 1; ]');
+    assert.equal(cfg.param('FLAGS'), 'a mine', 'SUBSYS.X = $(X) more refers to the plain X');
     assert.deepEqual(cfg.warnings, [`${file}:7: OLD: obsolete use of ":" for an assignment, read as "="`]);
   });
 
