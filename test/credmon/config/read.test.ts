@@ -379,6 +379,8 @@ describe('finding the first configuration file', () => {
       '~condor/condor_config comes last',
     );
     assert.equal((await locateCondorConfig({ env: { CONDOR_CONFIG: '/dev/null' } })).source, undefined);
+    const relative = await locateCondorConfig({ cliPath: 'package.json', env: {} });
+    assert.equal(relative.source, join(process.cwd(), 'package.json'), 'a relative path is made absolute');
   });
 
   it('stops at a CONDOR_CONFIG that cannot be read instead of looking further, and refuses commands', async () => {
