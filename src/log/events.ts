@@ -203,6 +203,25 @@ export interface HttpErrorEvent {
   message: string;
 }
 
+/** The credmon's login web app stored the tokens of a finished login (`refresh`: a refresh token came too). */
+export interface CredmonLoginStoredEvent {
+  type: 'credmon.login-stored';
+  level: 'info';
+  user: string;
+  cred: string;
+  refresh: boolean;
+}
+
+/** The credmon's login web app refused a request or a login failed: why, for whom when known, no secret. */
+export interface CredmonLoginFailedEvent {
+  type: 'credmon.login-failed';
+  level: 'warning';
+  user?: string | undefined;
+  cred?: string | undefined;
+  code: string;
+  message: string;
+}
+
 /**
  * The per-user agent's events. Their names predate the dotted scheme and are kept, so that agent.log
  * reads as it always has (`account-added account=vo issuer=…`). Their fields vary per event.
@@ -247,4 +266,6 @@ export type LogEvent =
   | WebhookFailedEvent
   | HttpRequestEvent
   | HttpErrorEvent
+  | CredmonLoginStoredEvent
+  | CredmonLoginFailedEvent
   | AgentEvent;
