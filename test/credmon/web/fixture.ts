@@ -71,7 +71,7 @@ export interface LoginWorld {
 }
 
 export async function startLoginWorld(
-  options: { local?: LocalProviderConfig; autoApprove?: string } = {},
+  options: { local?: LocalProviderConfig; autoApprove?: string; providerTimeoutSeconds?: number } = {},
 ): Promise<LoginWorld> {
   const tmp = await tempDir('tw-credmon-web-');
   const credDir = join(tmp.dir, 'oauth_credentials');
@@ -122,6 +122,9 @@ export async function startLoginWorld(
       config,
       log,
       port,
+      ...(options.providerTimeoutSeconds === undefined
+        ? {}
+        : { providerTimeoutSeconds: options.providerTimeoutSeconds }),
       onStored: (user, name) => stored.push([user, name]),
     });
   } catch (err) {

@@ -250,4 +250,40 @@ describe('credmon login web app over HTTP', { timeout: 60_000 }, () => {
     assert.equal(other.status, 400);
     assert.match(await other.text(), /asks for no provider called &quot;other&quot;/);
   });
+
+  it('gives up on a hung token endpoint at its deadline, writes nothing, and lets the next login work', async () => {
+    world = await startLoginWorld({ autoApprove: 'alice', providerTimeoutSeconds: 1 });
+    const key = await world.writeKeyFile([world.ad('alice')]);
+    const browser = browserlessClient(world.base);
+    const back = await loginUntilReturn(world, browser, key);
+    world.issuer.setFault('hang');
+    const r = await browser.get(back.pathname + back.search);
+    assert.equal(r.status, 504);
+    assert.match(await r.text(), /no answer from the issuer within 1s/);
+    assert.deepEqual(await credFiles(world), []);
+    assert.ok(existsSync(join(world.credDir, key)));
+    world.issuer.setFault('none');
+    const again = await loginUntilReturn(world, browser, key);
+    assert.equal((await browser.get(again.pathname + again.search)).status, 303);
+    assert.equal((await credFiles(world)).length, 3);
+  });
+
+  it('cuts the client secret and the code out of an issuer error that quotes them', async () => {
+    world = await startLoginWorld({ autoApprove: 'alice' });
+    const key = await world.writeKeyFile([world.ad('alice')]);
+    const browser = browserlessClient(world.base);
+    const back = await loginUntilReturn(world, browser, key);
+    world.issuer.setFault('echo-secrets');
+    const r = await browser.get(back.pathname + back.search);
+    const text = await r.text();
+    assert.equal(r.status, 502);
+    assert.match(text, /invalid_request/);
+    const code = back.searchParams.get('code') as string;
+    for (const secret of [CLIENT_SECRET, code, encodeURIComponent(CLIENT_SECRET)]) {
+      assert.ok(!text.includes(secret), 'the error page quotes a secret');
+      for (const l of world.logs) assert.ok(!l.text.includes(secret), `the log quotes a secret: ${l.text}`);
+    }
+    assert.ok(text.includes('[REDACTED]'), 'the echo was there, redacted');
+    assert.deepEqual(await credFiles(world), []);
+  });
 });
