@@ -25,6 +25,8 @@ export type {
   DaemonWarningEvent,
   HttpErrorEvent,
   HttpRequestEvent,
+  IssuerServingEvent,
+  IssuerStoppedEvent,
   LogEvent,
   LogLevel,
   LogValue,

@@ -2,6 +2,7 @@ import { createPublicKey } from 'node:crypto';
 import { exportJWK, type JWK } from 'jose';
 import { TokenwardenError } from '../../errors.js';
 import { readFileIfExists } from '../../files/index.js';
+import { discoveryDocument } from '../../signing/index.js';
 import type { LocalProviderConfig } from '../config/types.js';
 
 /**
@@ -13,13 +14,17 @@ import type { LocalProviderConfig } from '../config/types.js';
  */
 
 export interface IssuerDocuments {
-  discovery: { issuer: string; jwks_uri: string };
+  discovery: Record<string, unknown>;
   jwks: { keys: JWK[] };
 }
 
 const MAX_KEY_FILE_BYTES = 64 * 1024;
 
-/** The JWKS of the local issuer's public key file. Errors name the file and the knob. */
+/**
+ * The JWKS of the local issuer's public key file (the JWK members as src/signing publishes them). Read
+ * from the public key, not the private one, so that `credmon --web-only` needs no access to the signing
+ * key. Errors name the file and the knob.
+ */
 export async function readIssuerJwks(local: LocalProviderConfig): Promise<{ keys: JWK[] }> {
   const knob = 'LOCAL_CREDMON_PUBLIC_KEY';
   const pem = await readFileIfExists(local.publicKeyPath, { maxBytes: MAX_KEY_FILE_BYTES });
@@ -39,5 +44,5 @@ export async function readIssuerJwks(local: LocalProviderConfig): Promise<{ keys
 
 /** Discovery (RFC 8414 / OIDC Discovery) for the local issuer: its `iss` and where its keys are. */
 export function issuerDiscovery(local: LocalProviderConfig, jwksUri: string): IssuerDocuments['discovery'] {
-  return { issuer: local.issuer, jwks_uri: jwksUri };
+  return discoveryDocument(local.issuer, { jwksUri });
 }

@@ -10,6 +10,7 @@ import {
   type RequestContext,
 } from '../../oidc/index.js';
 import type { Secret } from '../../secret.js';
+import { DISCOVERY_PATH, JWKS_PATH } from '../../signing/index.js';
 import { sendError } from '../../web/index.js';
 import type { CredmonConfig, OAuth2ProviderConfig } from '../config/types.js';
 import { type KeyFileAd, keyFilePath, readKeyFile } from '../key-file.js';
@@ -285,7 +286,7 @@ export function registerLoginRoutes(app: FastifyInstance, opts: LoginRoutesOptio
 
   if (config.local.length > 0) {
     const local = config.local[0] as NonNullable<(typeof config.local)[0]>;
-    const jwksPath = '/.well-known/jwks-uri';
+    const jwksPath = JWKS_PATH;
     const discovery = async (request: FastifyRequest, reply: FastifyReply) => {
       const base =
         config.webPrefix?.replace(/\/+$/, '') ??
@@ -300,7 +301,7 @@ export function registerLoginRoutes(app: FastifyInstance, opts: LoginRoutesOptio
       }
     };
     for (const base of new Set(['', prefix])) {
-      app.get(`${base}/.well-known/openid-configuration`, discovery);
+      app.get(`${base}${DISCOVERY_PATH}`, discovery);
       app.get(`${base}${jwksPath}`, jwks);
     }
   }

@@ -4,11 +4,10 @@
  * prefix's path, and the `.top` a login with an audience leaves.
  */
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { createLocalJWKSet, jwtVerify, SignJWT } from 'jose';
+import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { LocalProviderConfig } from '../../../src/credmon/config/types.js';
 import {
   createLoginServer,
@@ -16,6 +15,7 @@ import {
   routePrefix,
   storeLogin,
 } from '../../../src/credmon/web/index.js';
+import { ensureKeyPair, jwksDocument, loadSigningKey, mintToken } from '../../../src/signing/index.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { credmonConfig, freePort } from './fixture.js';
 
@@ -60,9 +60,9 @@ describe('credmon login server', { timeout: 60_000 }, () => {
   it("serves the local issuer's discovery and JWKS; its keys verify what the private key signed", async () => {
     const tmp = await tempDir('tw-credmon-keys-');
     cleanups.push(tmp.cleanup);
-    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const local = localProvider(tmp.dir);
-    await writeFile(local.publicKeyPath, publicKey.export({ type: 'spki', format: 'pem' }), { mode: 0o644 });
+    // The key pair as the credmon makes it at its first start.
+    await ensureKeyPair(local.privateKeyPath, local.publicKeyPath, { alg: 'ES256' });
     const { base } = await setup({ local: [local] });
     const discovery = (await (await fetch(`${base}/.well-known/openid-configuration`)).json()) as Record<
       string,
@@ -80,16 +80,23 @@ describe('credmon login server', { timeout: 60_000 }, () => {
     assert.equal(jwks.keys[0]?.alg, 'ES256');
     assert.equal(jwks.keys[0]?.use, 'sig');
     assert.equal(jwks.keys[0]?.d, undefined, 'no private part');
-    const token = await new SignJWT({ scope: 'read:/user/alice' })
-      .setProtectedHeader({ alg: 'ES256', kid: 'key-1' })
-      .setIssuer('https://ap.example.org')
-      .setSubject('alice')
-      .setExpirationTime('5m')
-      .sign(privateKey);
+    const key = await loadSigningKey(local.privateKeyPath, { alg: 'ES256', kid: 'key-1' });
+    const token = mintToken(key, {
+      issuer: local.issuer,
+      subject: 'alice',
+      scope: 'read:/user/alice',
+      audience: ['ANY'],
+      lifetimeSeconds: 300,
+      version: 'scitoken:2.0',
+      nowSeconds: Math.floor(Date.now() / 1000),
+    });
     const verified = await jwtVerify(token, createLocalJWKSet(jwks as never), {
       issuer: 'https://ap.example.org',
     });
     assert.equal(verified.payload.sub, 'alice');
+    assert.equal(verified.payload.ver, 'scitoken:2.0');
+    // The same document the stand-alone issuer serves for this key.
+    assert.deepEqual(jwks, jwksDocument([key]));
   });
 
   it('answers the JWKS route with a clear error when the public key is missing, and 404 without a local issuer', async () => {
