@@ -1,17 +1,18 @@
 /**
- * A credential directory laid out as the CredD lays it out (root:condor 2770 where the group exists,
+ * A credential directory laid out as the CredD lays it out (test/helpers/credd.ts: root:condor 2770,
  * key files of old-syntax ClassAds written mode 0640), the bundled test issuer with the OAuth2 client the
  * access point is registered as, and the credmon's login web app in front of them.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { CredmonConfig, LocalProviderConfig } from '../../../src/credmon/config/types.js';
-import { formatKeyFile } from '../../../src/credmon/key-file.js';
+import type { formatKeyFile } from '../../../src/credmon/key-file.js';
 import { createLoginServer, type LoginServer } from '../../../src/credmon/web/index.js';
 import { createLog, type LogRecord } from '../../../src/log/index.js';
 import { startTestIssuer, type TestIssuer } from '../../../src/testing/index.js';
+import { credDKeyAd, makeCredDir, writeKeyFile as writeCredDKeyFile } from '../../helpers/credd.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 export const CLIENT_ID = 'htcondor-ap';
@@ -74,11 +75,8 @@ export async function startLoginWorld(
   options: { local?: LocalProviderConfig; autoApprove?: string; providerTimeoutSeconds?: number } = {},
 ): Promise<LoginWorld> {
   const tmp = await tempDir('tw-credmon-web-');
-  const credDir = join(tmp.dir, 'oauth_credentials');
-  await mkdir(credDir);
-  const condorGid = await groupId('condor');
-  if (condorGid !== undefined) await chown(credDir, 0, condorGid);
-  await chmod(credDir, 0o2770);
+  const credd = await makeCredDir(tmp.dir);
+  const credDir = credd.path;
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const issuer = await startTestIssuer({
@@ -157,11 +155,23 @@ export async function startLoginWorld(
       tokenUrl: discovery.token_endpoint,
     }),
     async writeKeyFile(ads) {
-      const key = randomBytes(32).toString('hex');
-      const path = join(credDir, key);
-      await writeFile(path, formatKeyFile(ads), { mode: 0o640 });
-      if (condorGid !== undefined) await chown(path, 0, condorGid);
-      return key;
+      return writeCredDKeyFile(
+        credd,
+        ads.map((ad) =>
+          credDKeyAd({
+            Provider: ad.provider,
+            LocalUser: ad.localUser,
+            Handle: ad.handle ?? '',
+            Scopes: ad.scopes ?? '',
+            Audience: ad.audience ?? '',
+            ClientId: ad.clientId ?? '',
+            ClientSecret: ad.clientSecret ?? '',
+            ReturnUrl: ad.returnUrl ?? '',
+            AuthorizationUrl: ad.authorizationUrl ?? '',
+            TokenUrl: ad.tokenUrl ?? '',
+          }),
+        ),
+      );
     },
     async files() {
       const out: Array<{ path: string; mode: number; text: string }> = [];
@@ -184,15 +194,6 @@ export async function startLoginWorld(
       await tmp.cleanup();
     },
   };
-}
-
-async function groupId(name: string): Promise<number | undefined> {
-  const text = await readFile('/etc/group', 'utf8').catch(() => '');
-  for (const line of text.split('\n')) {
-    const [group, , gid] = line.split(':');
-    if (group === name && gid !== undefined) return Number(gid);
-  }
-  return undefined;
 }
 
 /** A tiny cookie-keeping HTTP client for the login app (one browser, no redirects followed). */

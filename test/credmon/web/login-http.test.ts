@@ -10,6 +10,7 @@ import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { formatKeyFile, MAX_KEY_FILE_BYTES } from '../../../src/credmon/key-file.js';
+import { readSecureFile } from '../../helpers/credd.js';
 import { browserlessClient, CLIENT_SECRET, type LoginWorld, PROVIDER, startLoginWorld } from './fixture.js';
 
 /** Opens the key link, clicks Login, and returns the issuer's redirect back to us (not yet followed). */
@@ -84,6 +85,9 @@ describe('credmon login web app over HTTP', { timeout: 60_000 }, () => {
       token_url: `${world.issuer.url}/token`,
       use_refresh_token: true,
     });
+    // HTCondor's shadow and starter accept them (read_secure_file: owner root, no group/other bits).
+    for (const kind of ['top', 'use', 'meta'])
+      await readSecureFile(join(world.credDir, 'alice', `wlcg.${kind}`), { owner: 0 });
     // The user's directory is made as the CredD makes it.
     assert.equal((await stat(join(world.credDir, 'alice'))).mode & 0o777, 0o700);
     // The login is over: the key file is gone, and the credmon was told.
