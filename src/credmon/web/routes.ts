@@ -359,11 +359,12 @@ async function providerSetup(config: CredmonConfig, ad: KeyFileAd): Promise<Prov
 }
 
 /**
- * The OAuth client for a provider: from its two endpoints when both are known (as the Flask app does),
- * else by discovery at `<P>_ISSUER`. The client authenticates as requests-oauthlib does for the Flask
- * app, with its id and secret in the form body (client_secret_post); without a secret it is a public
- * client and PKCE alone binds the code. `returnedIssuer`, the `iss` of an authorization response
- * (RFC 9207), is believed only when it is where the token endpoint is.
+ * The OAuth client for a provider: by discovery at `<P>_ISSUER` when it is set (then the `iss` of the
+ * answer and any ID token are checked against what the issuer published); else from its two endpoints
+ * (as the Flask app does), a plain OAuth 2.0 client. It authenticates as requests-oauthlib does for the
+ * Flask app, with its id and secret in the form body (client_secret_post); without a secret it is a
+ * public client and PKCE alone binds the code. Without discovery, `returnedIssuer`, the `iss` of an
+ * authorization response (RFC 9207), is believed only when it is where the token endpoint is.
  */
 async function clientFor(
   setup: ProviderSetup,
@@ -375,22 +376,22 @@ async function clientFor(
     clientSecret: setup.clientSecret,
     authMethod: setup.clientSecret === undefined ? ('none' as const) : ('client_secret_post' as const),
   };
-  if (setup.authorizationUrl !== undefined && setup.tokenUrl !== undefined) {
-    let issuer = setup.provider?.issuer ?? '';
-    if (issuer === '' && returnedIssuer !== undefined) {
-      if (!sameOrigin(returnedIssuer, setup.tokenUrl))
-        throw new TokenwardenError(
-          'ISSUER_RESPONSE',
-          `the login came back from issuer ${returnedIssuer}, which is not where ${setup.ad.provider}'s token URL is; set ${setup.ad.provider}_ISSUER if that is right`,
-        );
-      issuer = returnedIssuer;
-    }
-    return createClient(
-      { ...auth, issuer, tokenEndpoint: setup.tokenUrl, authorizationEndpoint: setup.authorizationUrl },
-      ctx,
-    );
+  if (setup.provider?.issuer !== undefined)
+    return createClient({ ...auth, issuer: setup.provider.issuer }, ctx);
+  const tokenUrl = setup.tokenUrl as string;
+  let issuer = '';
+  if (returnedIssuer !== undefined) {
+    if (!sameOrigin(returnedIssuer, tokenUrl))
+      throw new TokenwardenError(
+        'ISSUER_RESPONSE',
+        `the login came back from issuer ${returnedIssuer}, which is not where ${setup.ad.provider}'s token URL is; set ${setup.ad.provider}_ISSUER if that is right`,
+      );
+    issuer = returnedIssuer;
   }
-  return createClient({ ...auth, issuer: setup.provider?.issuer as string }, ctx);
+  return createClient(
+    { ...auth, issuer, tokenEndpoint: tokenUrl, authorizationEndpoint: setup.authorizationUrl },
+    ctx,
+  );
 }
 
 /** The ad for `label` in the session's key file, read again now (as the Flask app does), and for the session's user only. */

@@ -7,7 +7,11 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import type { CredmonConfig, LocalProviderConfig } from '../../../src/credmon/config/types.js';
+import type {
+  CredmonConfig,
+  LocalProviderConfig,
+  OAuth2ProviderConfig,
+} from '../../../src/credmon/config/types.js';
 import type { formatKeyFile } from '../../../src/credmon/key-file.js';
 import { createLoginServer, type LoginServer } from '../../../src/credmon/web/index.js';
 import { createLog, type LogRecord } from '../../../src/log/index.js';
@@ -72,7 +76,13 @@ export interface LoginWorld {
 }
 
 export async function startLoginWorld(
-  options: { local?: LocalProviderConfig; autoApprove?: string; providerTimeoutSeconds?: number } = {},
+  options: {
+    local?: LocalProviderConfig;
+    autoApprove?: string;
+    providerTimeoutSeconds?: number;
+    /** Changes to the provider's configuration; `issuer: true` sets `<P>_ISSUER` to the test issuer. */
+    provider?: Partial<Omit<OAuth2ProviderConfig, 'issuer'>> & { issuer?: boolean };
+  } = {},
 ): Promise<LoginWorld> {
   const tmp = await tempDir('tw-credmon-web-');
   const credd = await makeCredDir(tmp.dir);
@@ -104,9 +114,10 @@ export async function startLoginWorld(
         clientSecretFile: undefined,
         authorizationUrl: `${issuer.url}/auth`,
         tokenUrl: `${issuer.url}/token`,
-        issuer: undefined,
         returnUrlSuffix: `/return/${PROVIDER}`,
         userUrl: undefined,
+        ...options.provider,
+        issuer: options.provider?.issuer ? issuer.url : undefined,
       },
     ],
     local: options.local === undefined ? [] : [options.local],

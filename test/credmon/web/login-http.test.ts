@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { formatKeyFile, MAX_KEY_FILE_BYTES } from '../../../src/credmon/key-file.js';
 import { readSecureFile } from '../../helpers/credd.js';
+import { tempDir } from '../../helpers/tmp.js';
 import { browserlessClient, CLIENT_SECRET, type LoginWorld, PROVIDER, startLoginWorld } from './fixture.js';
 
 /** Opens the key link, clicks Login, and returns the issuer's redirect back to us (not yet followed). */
@@ -107,6 +108,67 @@ describe('credmon login web app over HTTP', { timeout: 60_000 }, () => {
     assert.match(index, /Logged in as: alice/);
     assert.match(index, /data-logged-in="true"/);
     assert.ok(!index.includes(CLIENT_SECRET));
+  });
+
+  it('with <P>_ISSUER, finds the endpoints by discovery, reads <P>_CLIENT_SECRET_FILE, and keeps the checked ID token', async () => {
+    const secretDir = await tempDir('tw-credmon-secret-');
+    const secretFile = join(secretDir.dir, 'wlcg.secret');
+    await writeFile(secretFile, `${CLIENT_SECRET}\n`, { mode: 0o600 });
+    try {
+      world = await startLoginWorld({
+        autoApprove: 'alice',
+        provider: {
+          issuer: true,
+          authorizationUrl: undefined,
+          tokenUrl: undefined,
+          clientSecretFile: secretFile,
+        },
+      });
+      // What the CredD writes when <P>_AUTHORIZATION_URL, <P>_TOKEN_URL and the secret file are not its to read.
+      const key = await world.writeKeyFile([
+        { ...world.ad('alice'), authorizationUrl: '', tokenUrl: '', clientSecret: '' },
+      ]);
+      const browser = browserlessClient(world.base);
+      const back = await loginUntilReturn(world, browser, key);
+      assert.equal((await browser.get(back.pathname + back.search)).status, 303);
+      const files = await credFiles(world);
+      const use = JSON.parse(files.find((f) => f.path === 'alice/wlcg.use')?.text ?? '{}');
+      assert.equal(
+        typeof use.id_token,
+        'string',
+        'the ID token, checked against the discovered issuer, is kept',
+      );
+      assert.deepEqual(JSON.parse(files.find((f) => f.path === 'alice/wlcg.meta')?.text ?? '{}'), {
+        client_id: 'htcondor-ap',
+        token_url: `${world.issuer.url}/token`,
+        use_refresh_token: true,
+      });
+      for (const f of await world.files()) assert.ok(!f.text.includes(CLIENT_SECRET));
+    } finally {
+      await secretDir.cleanup();
+    }
+  });
+
+  it('refuses a client secret file others may read, naming the knob', async () => {
+    const secretDir = await tempDir('tw-credmon-secret-');
+    const secretFile = join(secretDir.dir, 'wlcg.secret');
+    await writeFile(secretFile, CLIENT_SECRET, { mode: 0o644 });
+    try {
+      world = await startLoginWorld({ provider: { clientSecretFile: secretFile } });
+      const key = await world.writeKeyFile([{ ...world.ad('alice'), clientSecret: '' }]);
+      const browser = browserlessClient(world.base);
+      await browser.get(`/key/${key}`);
+      const r = await browser.get('/login/wlcg');
+      assert.equal(r.status, 500);
+      const text = await r.text();
+      assert.match(
+        text,
+        /wlcg_CLIENT_SECRET_FILE: the client secret file .* may be read by others \(mode 644\)/,
+      );
+      assert.ok(!text.includes(CLIENT_SECRET));
+    } finally {
+      await secretDir.cleanup();
+    }
   });
 
   it('asks for the Audience as resource= and shows the provider refusing it, writing nothing', async () => {
