@@ -44,7 +44,7 @@ export interface LoginRoutesOptions {
   /** Seconds each request to a provider may take. */
   providerTimeoutSeconds: number;
   /** Told after a login's tokens are stored, so the credmon looks at them now (SIGHUP in --web-only). */
-  onStored?: ((user: string, name: string) => void) | undefined;
+  onStored?: ((user: string, name: string) => void | Promise<void>) | undefined;
 }
 
 /** Routes live under the path of CREDMON_WEB_PREFIX (`https://ap.example.org/credmon` → `/credmon`). */
@@ -109,6 +109,7 @@ export function registerLoginRoutes(app: FastifyInstance, opts: LoginRoutesOptio
         label: p.label,
         loggedIn: p.loggedIn,
         subject: p.subject,
+        problem: p.problem,
         loginHref: `${prefix}/login/${encodeURIComponent(p.label)}`,
       }));
 
@@ -141,7 +142,25 @@ export function registerLoginRoutes(app: FastifyInstance, opts: LoginRoutesOptio
     for (const ad of ads) {
       const before =
         existing?.keyId === keyId && existing.user === user ? existing.providers.get(ad.label) : undefined;
-      providers.set(ad.label, before ?? { label: ad.label, credName: ad.credName, loggedIn: false });
+      const state = before ?? { label: ad.label, credName: ad.credName, loggedIn: false };
+      // A provider this access point cannot log in to says so on its card, before the user tries.
+      state.problem = await providerSetup(config, ad).then(
+        () => undefined,
+        (err: unknown) => {
+          const e = asError(err);
+          log.emit({
+            type: 'credmon.login-failed',
+            level: 'warning',
+            user,
+            cred: ad.credName,
+            code: e.code,
+            message: e.message,
+          });
+          const why = e.code === 'CONFIG_INVALID' ? e.message : 'its configuration could not be read';
+          return `This access point cannot log in to ${ad.label}: ${why}. Tell its administrator.`;
+        },
+      );
+      providers.set(ad.label, state);
     }
     let session: Session;
     if (existing !== undefined && existing.keyId === keyId && existing.user === user) {
@@ -267,7 +286,7 @@ export function registerLoginRoutes(app: FastifyInstance, opts: LoginRoutesOptio
           }),
         );
       try {
-        opts.onStored?.(session.user, ad.credName);
+        await opts.onStored?.(session.user, ad.credName);
       } catch (err) {
         log.emit({
           type: 'credmon.login-failed',

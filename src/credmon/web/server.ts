@@ -28,7 +28,7 @@ export interface LoginServerOptions {
    * Told after a login's tokens are written, so the credmon renews from them now: in one process the
    * credmon's own rescan; with `credmon --web-only`, a SIGHUP to the pid in `<credDir>/pid`.
    */
-  onStored?: (user: string, name: string) => void;
+  onStored?: (user: string, name: string) => void | Promise<void>;
 }
 
 export interface LoginServer {

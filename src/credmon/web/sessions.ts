@@ -33,6 +33,8 @@ export interface ProviderState {
   /** Who the provider says logged in (`sub`), when it said. */
   subject?: string | undefined;
   pending?: PendingLogin | undefined;
+  /** Why this provider cannot be logged in to here (its configuration), shown on its card. */
+  problem?: string | undefined;
 }
 
 export interface Session {

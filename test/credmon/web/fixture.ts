@@ -134,7 +134,9 @@ export async function startLoginWorld(
       ...(options.providerTimeoutSeconds === undefined
         ? {}
         : { providerTimeoutSeconds: options.providerTimeoutSeconds }),
-      onStored: (user, name) => stored.push([user, name]),
+      onStored: (user, name) => {
+        stored.push([user, name]);
+      },
     });
   } catch (err) {
     await issuer.close();

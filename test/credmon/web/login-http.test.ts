@@ -305,6 +305,16 @@ describe('credmon login web app over HTTP', { timeout: 60_000 }, () => {
     assert.deepEqual(await credFiles(world), []);
   });
 
+  it('shows on its card a provider this access point cannot log in to, with the knob to set', async () => {
+    world = await startLoginWorld({ provider: { clientId: '' } });
+    const key = await world.writeKeyFile([{ ...world.ad('alice'), clientId: '' }]);
+    const browser = browserlessClient(world.base);
+    const page = await (await browser.get(`/key/${key}`)).text();
+    assert.match(page, /cannot log in to wlcg: provider wlcg has no client id: set wlcg_CLIENT_ID/);
+    assert.doesNotMatch(page, /data-hook="login"/);
+    assert.ok(world.logs.some((l) => l.type === 'credmon.login-failed' && l.text.includes('CONFIG_INVALID')));
+  });
+
   it('refuses a login the key file did not ask for, and a login without a session', async () => {
     world = await startLoginWorld();
     const key = await world.writeKeyFile([world.ad('alice')]);

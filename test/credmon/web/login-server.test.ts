@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { LocalProviderConfig } from '../../../src/credmon/config/types.js';
+import { formatKeyFile } from '../../../src/credmon/key-file.js';
 import {
   createLoginServer,
   type LoginServer,
@@ -145,11 +146,32 @@ describe('credmon login server', { timeout: 60_000 }, () => {
     });
     cleanups.push(() => server.close());
     const key = 'cd'.repeat(32);
-    await writeFile(join(tmp.dir, key), 'Provider = "wlcg"\nLocalUser = "alice"\nHandle = "x"\n');
+    await writeFile(
+      join(tmp.dir, key),
+      formatKeyFile([
+        {
+          provider: 'wlcg',
+          localUser: 'alice',
+          handle: 'x',
+          clientId: 'cid',
+          returnUrl: `http://127.0.0.1:${port}/credmon/return/wlcg`,
+          authorizationUrl: 'http://127.0.0.1:9/auth',
+          tokenUrl: 'http://127.0.0.1:9/token',
+        },
+      ]),
+    );
     const r = await fetch(`http://127.0.0.1:${port}/credmon/key/${key}`);
     assert.equal(r.status, 200);
     assert.match(r.headers.get('set-cookie') ?? '', /Path=\/credmon;/);
     assert.match(await r.text(), /href="\/credmon\/login\/wlcg%20x"/);
+    // The login goes out with the ReturnUrl the CredD wrote, prefix included.
+    const login = await fetch(`http://127.0.0.1:${port}/credmon/login/wlcg%20x`, {
+      redirect: 'manual',
+      headers: { cookie: (r.headers.get('set-cookie') ?? '').split(';')[0] as string },
+    });
+    assert.equal(login.status, 302);
+    const to = new URL(login.headers.get('location') as string);
+    assert.equal(to.searchParams.get('redirect_uri'), `http://127.0.0.1:${port}/credmon/return/wlcg`);
     assert.equal((await fetch(`http://127.0.0.1:${port}/key/${key}`)).status, 404);
   });
 
