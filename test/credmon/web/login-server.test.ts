@@ -4,7 +4,9 @@
  * prefix's path, and the `.top` a login with an audience leaves.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { createLocalJWKSet, jwtVerify } from 'jose';
@@ -221,5 +223,60 @@ describe('credmon login server', { timeout: 60_000 }, () => {
       token_url: 'https://issuer.example.org/token',
       use_refresh_token: false,
     });
+  });
+
+  it('serves its own TLS, and then the session cookie is always Secure', async () => {
+    const tmp = await tempDir('tw-credmon-tls-');
+    cleanups.push(tmp.cleanup);
+    const certFile = join(tmp.dir, 'cert.pem');
+    const keyFile = join(tmp.dir, 'key.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        keyFile,
+        '-out',
+        certFile,
+      ],
+      { stdio: 'ignore' },
+    );
+    const credDir = join(tmp.dir, 'creds');
+    await mkdir(credDir, { mode: 0o700 });
+    const port = await freePort();
+    const server = await createLoginServer({
+      config: credmonConfig(credDir, { webPrefix: `https://127.0.0.1:${port}` }),
+      port,
+      tls: { certFile, keyFile },
+    });
+    cleanups.push(() => server.close());
+    assert.equal(new URL(server.url).protocol, 'https:');
+    const key = 'ef'.repeat(32);
+    await writeFile(join(credDir, key), 'Provider = "wlcg"\nLocalUser = "alice"\n');
+    const ca = await readFile(certFile, 'utf8');
+    const answer = await new Promise<{ status: number; cookie: string }>((resolve, reject) => {
+      const req = httpsRequest(new URL(`/key/${key}`, server.url), { ca }, (res) => {
+        res.resume();
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, cookie: String(res.headers['set-cookie']?.[0] ?? '') }),
+        );
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(answer.status, 200);
+    assert.match(answer.cookie, /^credmon_session=[^;]+; Path=\/; HttpOnly; SameSite=Lax; Secure$/);
   });
 });
