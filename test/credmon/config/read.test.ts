@@ -223,12 +223,24 @@ endif
 if defined use FEATURE:OAUTH
   R7 = metaknob
 endif
+:if true
+:  R8 = old-parsers-skip-this
+:endif
 `,
     );
     const cfg = await read(file);
     assert.deepEqual(
-      ['R1', 'R2', 'R3', 'R4', 'R5', 'R6', 'R7'].map((k) => cfg.param(k)),
-      ['defined', 'not-defined', 'version-9', 'nested-else', 'empty-is-false', 'equal', 'metaknob'],
+      ['R1', 'R2', 'R3', 'R4', 'R5', 'R6', 'R7', 'R8'].map((k) => cfg.param(k)),
+      [
+        'defined',
+        'not-defined',
+        'version-9',
+        'nested-else',
+        'empty-is-false',
+        'equal',
+        'metaknob',
+        'old-parsers-skip-this',
+      ],
     );
   });
 
@@ -243,6 +255,8 @@ L +,= c
 S +&&= x
 S +&&= y
 OLD : style
+FLAGS = a
+CREDMON_OAUTH.FLAGS = $(FLAGS) mine
 JRD @=end
   [ a = 1; ]
 @end
@@ -253,13 +267,18 @@ JRD @=end
     assert.equal(cfg.param('S'), 'x && y');
     assert.equal(cfg.param('OLD'), 'style');
     assert.equal(cfg.param('JRD'), '[ a = 1; ]');
+    assert.equal(cfg.param('FLAGS'), 'a mine', 'SUBSYS.X = $(X) more refers to the plain X');
     assert.deepEqual(cfg.warnings, [`${file}:7: OLD: obsolete use of ":" for an assignment, read as "="`]);
   });
 
   it('names file and line for every syntax error', async () => {
     const file = join(dir, 'condor_config');
     const cases: Array<[string, string]> = [
-      ['A = 1\nthis is not config\n', ':2: not a configuration statement: "this is not config"'],
+      ['A = 1\nthis is not config\n', ':2: not a configuration statement (the line starts with "this")'],
+      [
+        's3cr3t-pasted-here-by-mistake-0123456789\n',
+        ':1: not a configuration statement (the line starts with "s3cr3t-pasted-here-b")',
+      ],
       ['A-B = 1\n', ':1: illegal knob name "A-B"'],
       ['if defined A\nX = 1\n', ':1: "if" without a matching "endif"'],
       ['endif\n', ':1: "endif" without an "if"'],

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import {
   CredmonConfigError,
+  findProviderConfig,
   type LoadedCredmonConfig,
   loadCredmonConfig,
 } from '../../../src/credmon/config/index.js';
@@ -64,7 +65,7 @@ describe('resolving the credmon configuration', () => {
     assert.equal(c.credentialRefreshSeconds, 300);
     assert.equal(c.scanIntervalSeconds, 60);
     assert.equal(c.renewFraction, 0.5);
-    assert.equal(c.webPrefix, undefined);
+    assert.equal(c.webPrefix, 'https://ap1.example.org', "unset: the CredD's own default");
     assert.equal(c.oauth2ProviderNames, '*');
     assert.deepEqual(c.local, [
       {
@@ -190,6 +191,29 @@ EMPTY_CLIENT_ID =
       ['gitlab'],
     );
     assert.deepEqual(r.config.oauth2ProviderNames, ['GITLAB', 'other']);
+  });
+
+  it('finds the provider of a credential name as the Python credmons do', async () => {
+    let { config } = await load(`${BASE}
+LOCAL_CREDMON_PROVIDER_NAMES = scitokens
+LOCAL_CREDMON_TOKEN_VERSION = wlcg
+CLIENT_CREDMON_PROVIDER_NAMES = robot
+CLIENT_CREDMON_CLIENT_ID = r
+CLIENT_CREDMON_CLIENT_SECRET_FILE = /s
+BOX_CLIENT_ID = b
+`);
+    assert.equal(findProviderConfig(config, 'scitokens')?.kind, 'local');
+    assert.equal(
+      findProviderConfig(config, 'SciTokens'),
+      undefined,
+      'local issuers glob <name>.top: exact case',
+    );
+    assert.equal(findProviderConfig(config, 'robot')?.kind, 'client');
+    assert.equal(findProviderConfig(config, 'box')?.name, 'BOX', 'knob names are case-insensitive');
+    assert.equal(findProviderConfig(config, 'other'), undefined);
+    ({ config } = await load(`${BASE}BOX_CLIENT_ID = b\nOAUTH2_CREDMON_PROVIDER_NAMES = BOX\n`));
+    assert.equal(findProviderConfig(config, 'BOX')?.name, 'BOX');
+    assert.equal(findProviderConfig(config, 'box'), undefined, 'the list is matched exactly, as in Python');
   });
 
   it('resolves client-credentials providers from CLIENT_CREDMON_[<P>_]<KNOB>', async () => {

@@ -55,12 +55,15 @@ describe('condor_config line rules', () => {
     );
   });
 
-  it('takes "NAME @=TAG" values verbatim up to "@TAG"', () => {
-    const lines = splitLogicalLines('JRD @=end\n  [\n  # kept\n  a = 1; \\\n  ]\n  @end\nX = 2\n', 'f');
+  it('takes "NAME @=TAG" values up to "@TAG", their lines read as HTCondor reads every line', () => {
+    const lines = splitLogicalLines(
+      'JRD @=end\n  [\n  # dropped\n  a = 1; \\\n  b = 2;\n  ]\n  @end\nX = 2\n',
+      'f',
+    );
     assert.equal(lines.length, 2);
-    assert.deepEqual(lines[0]?.heredoc, { name: 'JRD', value: '  [\n  # kept\n  a = 1; \\\n  ]' });
+    assert.deepEqual(lines[0]?.heredoc, { name: 'JRD', value: '[\na = 1; b = 2;\n]' });
     assert.equal(lines[1]?.text, 'X = 2');
-    assert.equal(lines[1]?.line, 7);
+    assert.equal(lines[1]?.line, 8);
   });
 
   it('refuses a multi-line value never closed, naming file and line', () => {
@@ -137,6 +140,19 @@ describe('macro expansion', () => {
     assert.equal(t.param('NOPE'), undefined);
     assert.equal(t.param('RELEASE_DIR'), '/usr', 'param_info.in defaults');
     assert.equal(t.param('SBIN'), '/usr/sbin');
+  });
+
+  it('detects FULL_HOSTNAME, which no file can override, and appends DEFAULT_DOMAIN_NAME to a short one', () => {
+    const t = table({ FULL_HOSTNAME: 'evil.example', HOSTNAME: 'x' });
+    assert.equal(t.param('FULL_HOSTNAME'), 'ap.example.org');
+    const short = new MacroTable({
+      subsystem: 'CREDMON_OAUTH',
+      detected: new Map([['FULL_HOSTNAME', 'ap1']]),
+      env: {},
+    });
+    assert.equal(short.param('FULL_HOSTNAME'), 'ap1');
+    short.set('DEFAULT_DOMAIN_NAME', 'example.org', 'test:1');
+    assert.equal(short.param('FULL_HOSTNAME'), 'ap1.example.org');
   });
 
   it('parses booleans as HTCondor does', () => {
