@@ -12,6 +12,7 @@ import {
 import type { Secret } from '../../secret.js';
 import { DISCOVERY_PATH, JWKS_PATH } from '../../signing/index.js';
 import { sendError } from '../../web/index.js';
+import { findProviderConfig } from '../config/index.js';
 import type { CredmonConfig, OAuth2ProviderConfig } from '../config/types.js';
 import { type KeyFileAd, keyFilePath, readKeyFile } from '../key-file.js';
 import { KEY_FILE_NAME_RE } from '../names.js';
@@ -343,7 +344,9 @@ interface ProviderSetup {
  * `<P>_CLIENT_SECRET_FILE`), and the redirect URI (`CREDMON_WEB_PREFIX` + `<P>_RETURN_URL_SUFFIX`).
  */
 async function providerSetup(config: CredmonConfig, ad: KeyFileAd): Promise<ProviderSetup> {
-  const provider = config.oauth2.find((p) => p.name === ad.provider);
+  // The same rule as the credmon's: the provider that will refresh these tokens is the one used here.
+  const found = findProviderConfig(config, ad.provider);
+  const provider = found?.kind === 'oauth2' ? found : undefined;
   const clientId = ad.clientId || provider?.clientId || '';
   if (clientId === '')
     throw new TokenwardenError(
