@@ -125,4 +125,29 @@ describe('credmon login web app in headless Chromium', { timeout: 120_000 }, () 
     );
     assert.deepEqual(await world.files(), before);
   });
+
+  it('shows a clear page when the user denies consent at the provider, and writes nothing', async () => {
+    await world?.close();
+    world = await startLoginWorld();
+    const key = await world.writeKeyFile([world.ad('bob')]);
+    const page = await (browser as Browser).newPage();
+    await page.goto(`${world.base}/key/${key}`);
+    await Promise.all([page.waitForURL(`${world.issuer.url}/**`), page.click('a[data-hook="login"]')]);
+    await page.fill('input[name="username"]', 'bob');
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => r.url().startsWith(`${world?.base}/return/wlcg`)),
+      page.click('button[value="deny"]'),
+    ]);
+    assert.equal(response.status(), 403);
+    assert.match((await page.textContent('body')) ?? '', /access_denied/);
+    assert.deepEqual(
+      (await world.files()).filter((f) => /\.(top|use|meta)$/.test(f.path)),
+      [],
+    );
+    assert.ok(existsSync(join(world.credDir, key)), 'the key file stays for another try');
+    assert.deepEqual(world.stored, []);
+    // Login again from the same page: the card still offers it.
+    await page.goto(`${world.base}/key/${key}`);
+    assert.equal(await page.locator('li.card').getAttribute('data-logged-in'), 'false');
+  });
 });
