@@ -80,6 +80,8 @@ export async function startLoginWorld(
     local?: LocalProviderConfig;
     autoApprove?: string;
     providerTimeoutSeconds?: number;
+    /** The login server's clock (epoch ms). */
+    clock?: () => number;
     /** Changes to the provider's configuration; `issuer: true` sets `<P>_ISSUER` to the test issuer. */
     provider?: Partial<Omit<OAuth2ProviderConfig, 'issuer'>> & { issuer?: boolean };
   } = {},
@@ -131,6 +133,7 @@ export async function startLoginWorld(
       config,
       log,
       port,
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.providerTimeoutSeconds === undefined
         ? {}
         : { providerTimeoutSeconds: options.providerTimeoutSeconds }),

@@ -10,6 +10,7 @@ import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { formatKeyFile, MAX_KEY_FILE_BYTES } from '../../../src/credmon/key-file.js';
+import { PENDING_LOGIN_MS } from '../../../src/credmon/web/index.js';
 import { readSecureFile } from '../../helpers/credd.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { browserlessClient, CLIENT_SECRET, type LoginWorld, PROVIDER, startLoginWorld } from './fixture.js';
@@ -243,6 +244,19 @@ describe('credmon login web app over HTTP', { timeout: 60_000 }, () => {
     assert.match(await r.text(), /forged, or already used/);
     assert.deepEqual(await credFiles(world), after);
     assert.ok(world.logs.some((l) => l.type === 'credmon.login-failed' && l.text.includes('user=alice')));
+  });
+
+  it('refuses the return of a login left at the provider too long (an injected clock)', async () => {
+    let now = Date.now();
+    world = await startLoginWorld({ autoApprove: 'alice', clock: () => now });
+    const key = await world.writeKeyFile([world.ad('alice')]);
+    const browser = browserlessClient(world.base);
+    const back = await loginUntilReturn(world, browser, key);
+    now += PENDING_LOGIN_MS + 1000;
+    const r = await browser.get(back.pathname + back.search);
+    assert.equal(r.status, 400);
+    assert.match(await r.text(), /the login took too long; start it again/);
+    assert.deepEqual(await credFiles(world), []);
   });
 
   it('refuses a return without the session cookie, or with one signed by another key', async () => {
