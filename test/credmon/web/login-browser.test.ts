@@ -44,7 +44,10 @@ describe('credmon login web app in headless Chromium', { timeout: 120_000 }, () 
   it('logs in through the provider pages and leaves .top, .use and .meta for the key file user', async () => {
     world = await startLoginWorld();
     const key = await world.writeKeyFile([
-      world.ad('alice', { scopes: 'openid,offline_access,storage.read:/' }),
+      world.ad('alice', {
+        scopes: 'openid,offline_access,storage.read:/',
+        audience: 'https://storage.example.org',
+      }),
     ]);
     const page = await (browser as Browser).newPage({ viewport: { width: 1100, height: 800 } });
     const problems: string[] = [];
@@ -104,6 +107,12 @@ describe('credmon login web app in headless Chromium', { timeout: 120_000 }, () 
     assert.ok(typeof use.access_token === 'string' && use.access_token.split('.').length === 3);
     assert.equal(use.refresh_token, undefined);
     assert.ok(typeof top.refresh_token === 'string' && top.refresh_token.length > 0);
+    assert.equal(top.scopes, 'openid,offline_access,storage.read:/');
+    assert.equal(top.audience, 'https://storage.example.org');
+    const claims = JSON.parse(Buffer.from(use.access_token.split('.')[1], 'base64url').toString());
+    assert.equal(claims.sub, 'alice');
+    assert.deepEqual([claims.aud].flat(), ['https://storage.example.org']);
+    assert.match(claims.scope, /storage\.read:\//);
     assert.deepEqual(JSON.parse(files[0]?.text ?? '{}'), {
       client_id: 'htcondor-ap',
       token_url: `${world.issuer.url}/token`,

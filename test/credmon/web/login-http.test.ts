@@ -172,9 +172,14 @@ describe('credmon login web app over HTTP', { timeout: 60_000 }, () => {
     }
   });
 
-  it('asks for the Audience as resource= and shows the provider refusing it, writing nothing', async () => {
+  it('asks for the Audience as resource=, and the token and .top carry it', async () => {
     world = await startLoginWorld({ autoApprove: 'alice' });
-    const key = await world.writeKeyFile([world.ad('alice', { audience: 'https://storage.example.org' })]);
+    const key = await world.writeKeyFile([
+      world.ad('alice', {
+        audience: 'https://storage.example.org',
+        scopes: 'openid, offline_access, storage.read:/',
+      }),
+    ]);
     const browser = browserlessClient(world.base);
     await browser.get(`/key/${key}`);
     const login = await browser.get('/login/wlcg');
@@ -182,15 +187,37 @@ describe('credmon login web app over HTTP', { timeout: 60_000 }, () => {
     assert.deepEqual(authorization.searchParams.getAll('resource'), ['https://storage.example.org']);
     assert.equal(authorization.searchParams.get('scope'), 'openid offline_access storage.read:/');
     assert.equal(authorization.searchParams.get('code_challenge_method'), 'S256');
+    assert.equal(authorization.searchParams.get('prompt'), 'consent');
     assert.equal(authorization.searchParams.get('redirect_uri'), `${world.base}/return/wlcg`);
-    // The bundled issuer takes an audience at its token endpoint only: it answers invalid_target.
     const back = new URL(
       (await fetch(authorization, { redirect: 'manual' })).headers.get('location') as string,
     );
-    assert.equal(back.searchParams.get('error'), 'invalid_target');
+    assert.equal((await browser.get(back.pathname + back.search)).status, 303);
+    const files = await credFiles(world);
+    const top = JSON.parse(files.find((f) => f.path === 'alice/wlcg.top')?.text ?? '{}');
+    assert.equal(top.audience, 'https://storage.example.org');
+    assert.equal(top.scopes, 'openid,offline_access,storage.read:/');
+    const use = JSON.parse(files.find((f) => f.path === 'alice/wlcg.use')?.text ?? '{}');
+    const claims = JSON.parse(Buffer.from(use.access_token.split('.')[1], 'base64url').toString());
+    assert.deepEqual([claims.aud].flat(), ['https://storage.example.org']);
+  });
+
+  it('shows the provider refusing a login on a clear page naming its error, writing nothing', async () => {
+    world = await startLoginWorld({ autoApprove: 'alice' });
+    const key = await world.writeKeyFile([world.ad('alice')]);
+    const browser = browserlessClient(world.base);
+    await browser.get(`/key/${key}`);
+    const login = await browser.get('/login/wlcg');
+    // The request mangled on the way (as a misconfigured proxy might): the provider refuses it.
+    const authorization = new URL(login.headers.get('location') as string);
+    authorization.searchParams.delete('code_challenge');
+    const back = new URL(
+      (await fetch(authorization, { redirect: 'manual' })).headers.get('location') as string,
+    );
+    assert.equal(back.searchParams.get('error'), 'invalid_request');
     const r = await browser.get(back.pathname + back.search);
     assert.equal(r.status, 502);
-    assert.match(await r.text(), /invalid_target/);
+    assert.match(await r.text(), /invalid_request/);
     assert.deepEqual(await credFiles(world), []);
     assert.ok(existsSync(join(world.credDir, key)), 'the key file stays for another try');
   });
