@@ -203,6 +203,25 @@ export interface HttpErrorEvent {
   message: string;
 }
 
+/** The credmon's login web app stored the tokens of a finished login (`refresh`: a refresh token came too). */
+export interface CredmonLoginStoredEvent {
+  type: 'credmon.login-stored';
+  level: 'info';
+  user: string;
+  cred: string;
+  refresh: boolean;
+}
+
+/** The credmon's login web app refused a request or a login failed: why, for whom when known, no secret. */
+export interface CredmonLoginFailedEvent {
+  type: 'credmon.login-failed';
+  level: 'warning';
+  user?: string | undefined;
+  cred?: string | undefined;
+  code: string;
+  message: string;
+}
+
 /** `tokenwarden issuer serve` listens: discovery and JWKS of `issuer` at `url`, with `keys` keys. */
 export interface IssuerServingEvent {
   type: 'issuer.serving';
@@ -263,6 +282,8 @@ export type LogEvent =
   | WebhookFailedEvent
   | HttpRequestEvent
   | HttpErrorEvent
+  | CredmonLoginStoredEvent
+  | CredmonLoginFailedEvent
   | IssuerServingEvent
   | IssuerStoppedEvent
   | AgentEvent;

@@ -12,6 +12,8 @@ export type {
   AgentEvent,
   AgentEventType,
   ConfigWarningEvent,
+  CredmonLoginFailedEvent,
+  CredmonLoginStoredEvent,
   DaemonReloadedEvent,
   DaemonReloadingEvent,
   DaemonReloadRefusedEvent,

@@ -78,6 +78,11 @@ export async function createClient(spec: ClientSpec, ctx: RequestContext): Promi
     const server: oc.ServerMetadata = {
       issuer: spec.issuer || endpoint.origin,
       token_endpoint: endpoint.href,
+      ...(spec.authorizationEndpoint === undefined
+        ? {}
+        : {
+            authorization_endpoint: parseIssuerUrl(spec.authorizationEndpoint, 'authorization_endpoint').href,
+          }),
     };
     return configure(
       new oc.Configuration(server, spec.clientId, undefined, clientAuth(spec)),

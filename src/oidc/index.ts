@@ -24,6 +24,12 @@ export {
   tokenExchangeGrant,
 } from './grants.js';
 export { tokenRequestParameters } from './parameters.js';
+export {
+  beginRedirectLogin,
+  completeRedirectLogin,
+  type RedirectLoginRequest,
+  type RedirectLoginStart,
+} from './redirect-login.js';
 export { type RegisteredClient, type RegistrationRequest, registerClient } from './register.js';
 export type {
   AudienceParam,

@@ -14,6 +14,8 @@ export interface ClientSpec {
   authMethod?: ClientAuthMethod | undefined;
   /** Skip discovery and talk to this token endpoint (osg-token-renewer's `token_request_url`). */
   tokenEndpoint?: string | undefined;
+  /** With tokenEndpoint: the authorization endpoint, for a code flow without discovery (HTCondor's `<P>_AUTHORIZATION_URL`). */
+  authorizationEndpoint?: string | undefined;
 }
 
 /** Per-call settings: every network call has a deadline (docs/architecture.md invariant 4). */

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Provider } from 'oidc-provider';
 import { TokenwardenError } from '../errors.js';
-import { rewriteTokenRequestBody } from './audience.js';
+import { createAuthorizationAudiences, rewriteTokenRequestBody } from './audience.js';
 import { createAuthorizationWalker } from './authorization-walk.js';
 import {
   answerWithEcho,
@@ -46,6 +46,7 @@ export function createFrontDoor(setup: FrontDoorSetup): FrontDoor {
   const walker =
     setup.autoApproveInteractions === undefined ? undefined : createAuthorizationWalker(setup.issuer);
   const hung = new Set<ServerResponse>();
+  const authorizationAudiences = createAuthorizationAudiences();
   let fault: TestIssuerFault = 'none';
 
   async function tokenEndpoint(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -68,12 +69,14 @@ export function createFrontDoor(setup: FrontDoorSetup): FrontDoor {
     }
     const body = await readBody(req);
     const text = body.toString('utf8');
-    const rewritten = rewriteTokenRequestBody(text);
+    const rewritten = rewriteTokenRequestBody(authorizationAudiences.giveToCodeExchange(text));
     toProvider(withBody(req, rewritten === text ? body : Buffer.from(rewritten)), res);
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    if (path === AUTHORIZATION_PATH && req.method === 'GET' && req.url)
+      req.url = authorizationAudiences.takeFromAuthorization(req.url);
     if (path === TOKEN_PATH) await tokenEndpoint(req, res);
     else if (path.startsWith(INTERACTION_PATH)) await handleInteraction(req, res);
     else if (walker && path === AUTHORIZATION_PATH && req.method === 'GET' && !walker.isOwnRequest(req)) {
