@@ -23,6 +23,8 @@ export type {
   DaemonWarningEvent,
   HttpErrorEvent,
   HttpRequestEvent,
+  IssuerServingEvent,
+  IssuerStoppedEvent,
   LogEvent,
   LogLevel,
   LogValue,

@@ -42,8 +42,7 @@ export async function ensureKeyPair(
     created = await createExclusively(privateKeyPath, pem, PRIVATE_MODE, 'private key');
   }
   // Loaded from the file even when just written: the key in use is the one on disk, ours or the winner's.
-  // The kid is irrelevant here.
-  const { privateKey } = await loadSigningKey(privateKeyPath, { alg: opts.alg, kid: 'x' });
+  const { privateKey } = await loadSigningKey(privateKeyPath, { alg: opts.alg });
   const publicPem = createPublicKey(privateKey).export({ format: 'pem', type: 'spki' }) as string;
   if (!(await exists(publicKeyPath)))
     await createExclusively(publicKeyPath, publicPem, PUBLIC_MODE, 'public key');

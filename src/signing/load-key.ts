@@ -4,6 +4,7 @@ import { open } from 'node:fs/promises';
 import type { JWK } from 'jose';
 import { TokenwardenError } from '../errors.js';
 import { describeError } from '../files/io-error.js';
+import { jwkThumbprint } from './thumbprint.js';
 import type { SigningAlg, SigningKey } from './types.js';
 
 /** A PEM private key is a few kilobytes at most (RSA 4096 in PKCS#8 is ~3.3 KB). */
@@ -16,28 +17,43 @@ const KID = /^[\x21\x23-\x7e]{1,128}$/;
  * checks it suits `alg` (ES256: an EC key on P-256; RS256: RSA of at least 2048 bits). Refused with
  * CONFIG_INVALID naming the file: unreadable, a symlink, not a regular file, readable or writable by group
  * or others, not a private key, the wrong kind of key. No message carries any byte of the key.
+ * Without `alg`, the key's own kind decides (P-256: ES256, RSA: RS256); without `kid`, its JWK
+ * Thumbprint (RFC 7638) is the key id.
  */
 export async function loadSigningKey(
   privateKeyPath: string,
-  opts: { alg: SigningAlg; kid: string },
+  opts: { alg?: SigningAlg | undefined; kid?: string | undefined },
 ): Promise<SigningKey> {
-  checkKid(opts.kid);
+  if (opts.kid !== undefined) checkKid(opts.kid);
   const pem = await readPrivateKeyFile(privateKeyPath);
   const privateKey = parsePrivateKey(pem, privateKeyPath);
-  return signingKeyFrom(privateKey, opts.alg, opts.kid, privateKeyPath);
+  const alg = opts.alg ?? algOf(privateKey, privateKeyPath);
+  return signingKeyFrom(privateKey, alg, opts.kid, privateKeyPath);
+}
+
+/** The algorithm a key is for, when none is configured: ES256 for P-256, RS256 for RSA. */
+export function algOf(key: KeyObject, path: string): SigningAlg {
+  if (key.asymmetricKeyType === 'rsa') return 'RS256';
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ES256';
+  throw new TokenwardenError(
+    'CONFIG_INVALID',
+    `private key ${path} is ${describeKey(key)}: only EC P-256 (ES256) and RSA (RS256) keys sign tokens here`,
+  );
 }
 
 /** A SigningKey from a KeyObject already in memory (a key just generated), checked as loadSigningKey does. */
 export function signingKeyFrom(
   privateKey: KeyObject,
   alg: SigningAlg,
-  kid: string,
+  kid: string | undefined,
   path: string,
 ): SigningKey {
-  checkKid(kid);
   checkKeySuitsAlg(privateKey, alg, path);
-  const publicJwk = publicJwkOf(privateKey, alg, kid);
-  return Object.freeze({ alg, kid, privateKey, publicJwk });
+  const bare = createPublicKey(privateKey).export({ format: 'jwk' }) as JWK;
+  const id = kid ?? jwkThumbprint(bare);
+  checkKid(id);
+  const publicJwk: JWK = Object.freeze({ ...bare, kid: id, alg, use: 'sig' });
+  return Object.freeze({ alg, kid: id, privateKey, publicJwk });
 }
 
 /** The public JWK of a private key, with `kid`, `alg` and `use: 'sig'` (what a JWKS document lists). */
