@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { compactVerify } from 'jose';
 import { createLocalProvider } from '../../../src/credmon/providers/local.js';
 import { decodeToken } from '../../../src/tokens/index.js';
+import { makeCredDir, readSecureFile, storeLocalCred } from '../../helpers/credd.js';
 import { tempDir } from '../../helpers/tmp.js';
 import {
   localConfig,
@@ -69,6 +70,29 @@ describe('credmon local issuer provider', () => {
     const st = await stat(join(credDir, 'alice', 'scitokens.use'));
     assert.equal(st.mode & 0o777, 0o400);
     assert.equal(st.uid, process.getuid?.());
+  });
+
+  it('in a credential directory laid out by the CredD, the .use passes the starter read_secure_file check', async () => {
+    const cd = await makeCredDir(dir);
+    await storeLocalCred(cd, 'alice', 'scitokens');
+    await storeLocalCred(cd, 'alice', 'scitokens_batch');
+    const provider = createLocalProvider(localConfig(dir));
+    const ctx = providerContext(cd.path, { clock: Date.now });
+    await provider.prepare?.(ctx);
+    for (const name of ['scitokens', 'scitokens_batch']) {
+      await provider.renew(ref('alice', name), ctx);
+      const data = await readSecureFile(join(cd.path, 'alice', `${name}.use`));
+      const use = JSON.parse(data.toString()) as { access_token: string };
+      assert.equal(decodeToken(use.access_token).claims.sub, 'alice');
+    }
+    // No temp file left in the user directory or at the top.
+    const { readdir } = await import('node:fs/promises');
+    assert.deepEqual((await readdir(join(cd.path, 'alice'))).sort(), [
+      'scitokens.top',
+      'scitokens.use',
+      'scitokens_batch.top',
+      'scitokens_batch.use',
+    ]);
   });
 
   it('wlcg:1.0 and wlcg give wlcg.ver "1.0" and no ver; several audiences stay an array', async () => {
