@@ -22,8 +22,9 @@ import type { CredentialProvider, CredentialRef, ProviderContext, RenewOutcome }
  * What the Python credmon lets through and then turns, token after token, into "no token" or a useless
  * one is refused at start (`prepare`, CONFIG_INVALID naming the knob, which the credmon turns into exit
  * 99): `scitoken:2.0` without TOKEN_AUDIENCE, an unreadable key, a key of another algorithm,
- * AUTHZ_GROUP_REQUIREMENT or AUTHZ_GROUP_TEMPLATE without AUTHZ_GROUP_MAPFILE, a template placeholder
- * that cannot be expanded. A user outside AUTHZ_GROUP_REQUIREMENT gets no token at all (the Python
+ * AUTHZ_GROUP_REQUIREMENT without AUTHZ_GROUP_MAPFILE, a map file that cannot be read, a template
+ * placeholder that cannot be expanded. AUTHZ_GROUP_TEMPLATE without a map file adds no group scopes, as
+ * in HTCondor (the configuration loader warns). A user outside AUTHZ_GROUP_REQUIREMENT gets no token at all (the Python
  * credmon writes an empty one): the renewal fails with LOGIN_DENIED, any `.use` already there is left
  * alone (it expires within TOKEN_LIFETIME), and condor_submit, which waits for the `.use`, refuses the job.
  */
@@ -55,13 +56,6 @@ export function checkLocalProviderConfig(config: LocalProviderConfig): void {
       'CONFIG_INVALID',
       `${knob('AUTHZ_GROUP_REQUIREMENT')} is set but ${knob('AUTHZ_GROUP_MAPFILE')} is not: nobody could be found in group ${config.authzGroupRequirement}`,
       { hint: 'set AUTHZ_GROUP_MAPFILE to the file of "* <user> <group1>,<group2>" lines' },
-    );
-  }
-  if (config.authzGroupTemplate !== undefined && config.authzGroupMapfile === undefined) {
-    throw new TokenwardenError(
-      'CONFIG_INVALID',
-      `${knob('AUTHZ_GROUP_TEMPLATE')} is set but ${knob('AUTHZ_GROUP_MAPFILE')} is not: no group scope could be added`,
-      { hint: 'set AUTHZ_GROUP_MAPFILE, or unset AUTHZ_GROUP_TEMPLATE' },
     );
   }
   checkTemplate(config.authzTemplate, 'username', knob('AUTHZ_TEMPLATE'));

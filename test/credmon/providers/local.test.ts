@@ -252,10 +252,6 @@ describe('credmon local issuer provider', () => {
       code: 'CONFIG_INVALID',
       message: /AUTHZ_GROUP_REQUIREMENT\)? is set but .*AUTHZ_GROUP_MAPFILE/,
     });
-    await assert.rejects(prepare({ authzGroupTemplate: 'read:/g/{groupname}' }), {
-      code: 'CONFIG_INVALID',
-      message: /AUTHZ_GROUP_TEMPLATE\)? is set but/,
-    });
     await assert.rejects(prepare({ authzTemplate: 'read:/user/{user}' }), {
       code: 'CONFIG_INVALID',
       message: /AUTHZ_TEMPLATE\): the placeholder \{user\} in "read:\/user\/\{user\}" cannot be expanded/,
