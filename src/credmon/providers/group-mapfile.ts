@@ -1,3 +1,4 @@
+import { realpath } from 'node:fs/promises';
 import { TokenwardenError } from '../../errors.js';
 import { fileIdentity, readFileWithIdentity } from '../../files/index.js';
 
@@ -9,7 +10,8 @@ import { fileIdentity, readFileWithIdentity } from '../../files/index.js';
  * The Python credmon opens the file for every token it mints, so an edit is seen at the next renewal
  * without a restart. We keep that (the file is looked at before each use) but stat it instead of reading
  * it: it is parsed again only when its identity (inode, size, times) changed, so 10,000 users cost one
- * parse, not 10,000.
+ * parse, not 10,000. The path is the administrator's (a knob), so a symlink there (configuration
+ * management often makes them) is followed to the file it names.
  */
 
 /** Bound on the map file: one line per user of a large site is well under this. */
@@ -49,24 +51,27 @@ export function openGroupMapfile(path: string, knob: string): GroupMapfile {
 
   async function load(): Promise<Map<string, string[]>> {
     let identity: string | undefined;
+    let real: string;
     try {
-      identity = await fileIdentity(path);
+      real = await realpath(path);
+      identity = await fileIdentity(real);
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw missing(path, knob);
       throw unreadable(path, knob, err);
     }
     if (identity === undefined) throw missing(path, knob);
     if (cached?.identity === identity) return cached.groups;
     // Concurrent renewals after an edit share one read.
-    reading ??= read().finally(() => {
+    reading ??= read(real).finally(() => {
       reading = undefined;
     });
     return (await reading).groups;
   }
 
-  async function read(): Promise<{ identity: string; groups: Map<string, string[]> }> {
+  async function read(real: string): Promise<{ identity: string; groups: Map<string, string[]> }> {
     let file: Awaited<ReturnType<typeof readFileWithIdentity>>;
     try {
-      file = await readFileWithIdentity(path, { maxBytes: MAX_GROUP_MAPFILE_BYTES });
+      file = await readFileWithIdentity(real, { maxBytes: MAX_GROUP_MAPFILE_BYTES });
     } catch (err) {
       throw unreadable(path, knob, err);
     }

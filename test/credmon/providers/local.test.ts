@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { chmod, mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { compactVerify } from 'jose';
+import { MAX_GROUP_MAPFILE_BYTES } from '../../../src/credmon/providers/group-mapfile.js';
 import { createLocalProvider } from '../../../src/credmon/providers/local.js';
 import { decodeToken } from '../../../src/tokens/index.js';
 import { makeCredDir, readSecureFile, storeLocalCred } from '../../helpers/credd.js';
@@ -160,6 +161,44 @@ describe('credmon local issuer provider', () => {
     // A user on no line gets only the user template.
     ({ token } = await mint(overrides, 'carol'));
     assert.equal(decodeToken(token).claims.scope, 'read:/user/carol write:/user/carol');
+  });
+
+  it('the map file may be a symlink (configuration management); an oversized one is refused naming the knob', async () => {
+    const mapfile = join(dir, 'groups.map');
+    await writeMapfile(join(dir, 'real.map'), ['* alice physics']);
+    await symlink(join(dir, 'real.map'), mapfile);
+    const overrides = { authzGroupTemplate: 'read:/groups/{groupname}', authzGroupMapfile: mapfile };
+    const { token } = await mint(overrides);
+    assert.equal(decodeToken(token).claims.scope, 'read:/user/alice write:/user/alice read:/groups/physics');
+    await writeFile(join(dir, 'big.map'), Buffer.alloc(MAX_GROUP_MAPFILE_BYTES + 1, 0x20));
+    const provider = createLocalProvider(
+      localConfig(dir, { ...overrides, authzGroupMapfile: join(dir, 'big.map') }),
+    );
+    await assert.rejects(provider.prepare?.(providerContext(credDir)) ?? Promise.resolve(), {
+      code: 'CONFIG_INVALID',
+      message: /AUTHZ_GROUP_MAPFILE\): cannot read the group map file/,
+    });
+  });
+
+  it('RS256: a generated 2048-bit RSA key signs RS256 tokens with the kid', async () => {
+    const { token, pub } = await mint({ algorithm: 'RS256', keyId: 'rsa-1' });
+    assert.deepEqual(decodeToken(token).header, { alg: 'RS256', kid: 'rsa-1', typ: 'JWT' });
+    await compactVerify(token, createPublicKey(pub));
+    assert.match(
+      await readFile(join(dir, 'scitokens-private.pem'), 'utf8'),
+      /^-----BEGIN RSA PRIVATE KEY-----/,
+    );
+  });
+
+  it('refuses a user name that could leave the credential directory, writing nothing', async () => {
+    const provider = createLocalProvider(localConfig(dir));
+    const ctx = providerContext(credDir);
+    for (const user of ['..', '.', 'a/b', '.hidden'])
+      await assert.rejects(provider.renew({ user, cred: ref('x', 'scitokens').cred }, ctx), {
+        code: 'FILE_UNSAFE',
+      });
+    const { readdir } = await import('node:fs/promises');
+    assert.deepEqual(await readdir(credDir), []);
   });
 
   it('{{ and }} are literal braces, as in the Python str.format the credmon uses', async () => {
