@@ -12,6 +12,7 @@ export type {
   AgentEvent,
   AgentEventType,
   ConfigWarningEvent,
+  CredmonEvent,
   DaemonReloadedEvent,
   DaemonReloadingEvent,
   DaemonReloadRefusedEvent,
