@@ -8,6 +8,7 @@ import type { ClientProviderConfig } from '../config/types.js';
 import { writeCredFile } from '../cred-files.js';
 import { isValidUserName } from '../names.js';
 import { checkTemplate, expandTemplate } from './authz-template.js';
+import { type GroupMapfile, openGroupMapfile } from './group-mapfile.js';
 import type { CredentialProvider, CredentialRef, ProviderContext, RenewOutcome } from './types.js';
 
 /**
@@ -20,7 +21,9 @@ import type { CredentialProvider, CredentialRef, ProviderContext, RenewOutcome }
  * not `scopes=`; the audience in one space-separated `audience=` (what WLCG IAM and the Python one send);
  * the client authenticates as the Python one does, id and secret in the form body
  * (`client_secret_post`). The token endpoint is `TOKEN_URL`, or the issuer's discovery, kept an hour
- * (the Python one's TOKEN_ENDPOINT_LIFETIME). The client secret is read from `CLIENT_SECRET_FILE` at
+ * (TOKEN_ENDPOINT_LIFETIME, as the Python one). The scopes are those of the local issuer's knobs, as
+ * the Python one inherits them: AUTHZ_TEMPLATE, AUTHZ_GROUP_TEMPLATE per group of AUTHZ_GROUP_MAPFILE,
+ * and `wlcg` for the WLCG TOKEN_VERSION. The client secret is read from `CLIENT_SECRET_FILE` at
  * each request (a rotated secret is used without a restart), never copied anywhere, and cut from any
  * text the issuer sends back. Each request has the engine's deadline (ctx.signal) and its own timeout.
  *
@@ -66,6 +69,8 @@ export function checkClientProviderConfig(config: ClientProviderConfig): void {
     );
   }
   for (const s of config.scopes) checkTemplate(s, 'username', knob('AUTHZ_TEMPLATE'));
+  if (config.authzGroupTemplate !== undefined)
+    checkTemplate(config.authzGroupTemplate, 'groupname', knob('AUTHZ_GROUP_TEMPLATE'));
   if (
     config.lifetimeSeconds !== undefined &&
     (!Number.isInteger(config.lifetimeSeconds) || config.lifetimeSeconds <= 0)
@@ -77,12 +82,24 @@ export function checkClientProviderConfig(config: ClientProviderConfig): void {
   }
 }
 
-/** The `scope` asked for a user: each configured scope with `{username}` expanded, duplicates dropped. */
-export function clientScopeFor(config: Pick<ClientProviderConfig, 'scopes'>, user: string): string[] {
+/**
+ * The `scope` asked for a user, as HTCondor's ClientCredmon builds it: each configured scope with
+ * `{username}` expanded, AUTHZ_GROUP_TEMPLATE once per group of the user, and `wlcg` when TOKEN_VERSION
+ * is the WLCG profile; duplicates dropped.
+ */
+export function clientScopeFor(
+  config: Pick<ClientProviderConfig, 'scopes' | 'authzGroupTemplate' | 'tokenVersion'>,
+  user: string,
+  groups: readonly string[] = [],
+): string[] {
   const scopes = new Set<string>();
-  for (const template of config.scopes) {
-    for (const s of expandTemplate(template, 'username', user).split(/\s+/)) if (s) scopes.add(s);
-  }
+  const add = (text: string) => {
+    for (const s of text.split(/\s+/)) if (s) scopes.add(s);
+  };
+  for (const template of config.scopes) add(expandTemplate(template, 'username', user));
+  if (config.authzGroupTemplate !== undefined)
+    for (const g of groups) add(expandTemplate(config.authzGroupTemplate, 'groupname', g));
+  if (config.tokenVersion === 'wlcg' || config.tokenVersion === 'wlcg:1.0') scopes.add('wlcg');
   return [...scopes];
 }
 
@@ -96,7 +113,17 @@ export function createClientProvider(
   config: ClientProviderConfig,
   options: ClientProviderOptions = {},
 ): CredentialProvider {
-  const clients = options.clientCache ?? new ClientCache();
+  const clients =
+    options.clientCache ??
+    new ClientCache(
+      config.tokenEndpointLifetimeSeconds === undefined
+        ? {}
+        : { ttlMs: config.tokenEndpointLifetimeSeconds * 1000 },
+    );
+  const mapfile: GroupMapfile | undefined =
+    config.authzGroupMapfile === undefined || config.authzGroupTemplate === undefined
+      ? undefined
+      : openGroupMapfile(config.authzGroupMapfile, clientKnob(config.name, 'AUTHZ_GROUP_MAPFILE'));
   const timeoutSeconds = options.timeoutSeconds ?? DEFAULT_CLIENT_TIMEOUT_SECONDS;
   const secretKnob = clientKnob(config.name, 'CLIENT_SECRET_FILE');
   /** Recent and in-flight requests by what they ask (scope and audience), shared between users. */
@@ -207,6 +234,7 @@ export function createClientProvider(
     async prepare(ctx) {
       checkClientProviderConfig(config);
       await readSecret(ctx);
+      await mapfile?.groupsOf('');
       shared.clear();
     },
 
@@ -217,7 +245,8 @@ export function createClientProvider(
           `refusing the user directory name ${JSON.stringify(ref.user)}`,
         );
       }
-      const scope = clientScopeFor(config, ref.user);
+      const groups = mapfile === undefined ? [] : await mapfile.groupsOf(ref.user);
+      const scope = clientScopeFor(config, ref.user, groups);
       const t = await issued(ref.user, scope, ctx);
       await writeCredFile(ctx.credDir, ref.user, ref.cred.name, 'use', t.text);
       return { expiresAt: t.expiresAt, issuedAt: t.issuedAt };

@@ -44,7 +44,7 @@ describe('credmon client-credentials provider, against the test issuer', () => {
       response_types: [],
       redirect_uris: [],
       token_endpoint_auth_method: 'client_secret_post',
-      scope: 'storage.read:/ compute.read',
+      scope: 'storage.read:/ compute.read wlcg',
     });
   });
   afterEach(async () => cleanup());
@@ -87,6 +87,23 @@ describe('credmon client-credentials provider, against the test issuer', () => {
     const { text } = await renewFor('bob', config);
     assert.match(text, /^[\w-]+\.[\w-]+\.[\w-]+\n$/);
     assert.deepEqual(decodeToken(text).scope, ['storage.read:/user/bob']);
+  });
+
+  it('group scopes per group of the map file and `wlcg` for the WLCG profile, as HTCondor ClientCredmon asks', async () => {
+    const mapfile = join(dir, 'groups.map');
+    await writeFile(mapfile, '* alice physics,cms\n');
+    const config = clientConfig({
+      clientSecretFile: secretFile,
+      tokenUrl: `${issuer.url}/token`,
+      authzGroupTemplate: 'storage.read:/groups/{groupname}',
+      authzGroupMapfile: mapfile,
+      tokenVersion: 'wlcg:1.0',
+    });
+    const { text } = await renewFor('alice', config);
+    const want = 'storage.read:/user/alice storage.read:/groups/physics storage.read:/groups/cms wlcg';
+    assert.equal(new URLSearchParams(sent.at(-1)).get('scope'), want);
+    const token = (JSON.parse(text) as { access_token: string }).access_token;
+    assert.deepEqual(decodeToken(token).scope.sort(), want.split(' ').sort());
   });
 
   it('users asking the same thing share one request; a per-user scope asks per user', async () => {
