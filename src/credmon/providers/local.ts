@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { TokenwardenError } from '../../errors.js';
+import type { Log } from '../../log/index.js';
 import { ensureKeyPair, loadSigningKey, mintToken, type SigningKey } from '../../signing/index.js';
 import type { LocalProviderConfig } from '../config/types.js';
 import { writeCredFile } from '../cred-files.js';
@@ -82,15 +83,21 @@ export function createLocalProvider(
   let key: SigningKey | undefined;
   let loading: Promise<SigningKey> | undefined;
 
-  async function loadKey(): Promise<SigningKey> {
+  async function loadKey(log?: Log): Promise<SigningKey> {
     checkLocalProviderConfig(config);
     // A map file that is missing or unreadable at start is refused now, not at the first token.
     await mapfile?.groupsOf('');
-    await ensureKeyPair(config.privateKeyPath, config.publicKeyPath, {
+    const { created } = await ensureKeyPair(config.privateKeyPath, config.publicKeyPath, {
       alg: config.algorithm,
     }).catch((err: unknown) => {
       throw asConfigError(err, localKnob(config.name, 'PRIVATE_KEY'));
     });
+    if (created)
+      log?.emit({
+        type: 'credmon.warning',
+        level: 'warning',
+        message: `provider ${config.name}: generated a new ${config.algorithm} key pair (private ${config.privateKeyPath}, public ${config.publicKeyPath}); publish the public key at ${config.issuer} so that storage accepts the tokens`,
+      });
     const loaded = await loadSigningKey(config.privateKeyPath, {
       alg: config.algorithm,
       kid: config.keyId,
@@ -117,9 +124,9 @@ export function createLocalProvider(
      * Idempotent: each call loads the key again (a key replaced on disk is picked up at the next
      * SIGHUP, if the engine prepares again then); on failure the key in use is kept.
      */
-    async prepare() {
+    async prepare(ctx) {
       loading = undefined;
-      await loadKey();
+      await loadKey(ctx.log);
     },
 
     async renew(ref: CredentialRef, ctx: ProviderContext): Promise<RenewOutcome> {
