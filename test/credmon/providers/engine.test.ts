@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { CredmonConfig } from '../../../src/credmon/config/types.js';
 import { type Credmon, createCredmon } from '../../../src/credmon/credmon.js';
-import { createClientProvider } from '../../../src/credmon/providers/client.js';
-import { createLocalProvider } from '../../../src/credmon/providers/local.js';
+import { createSiteProviders } from '../../../src/credmon/providers/site-providers.js';
+import type { CredentialProvider } from '../../../src/credmon/providers/types.js';
 import { startTestIssuer, type TestIssuer } from '../../../src/testing/index.js';
 import { decodeToken } from '../../../src/tokens/index.js';
 import {
@@ -67,7 +67,7 @@ describe('credmon engine with local, client-credentials and OAuth2 providers in 
 
   function setup(over: { local?: ReturnType<typeof localConfig>[]; robotTokenUrl?: string } = {}): {
     config: CredmonConfig;
-    providers: ReturnType<typeof createLocalProvider>[];
+    providers: CredentialProvider[];
   } {
     const local = over.local ?? [localConfig(dir)];
     const client = [
@@ -84,10 +84,7 @@ describe('credmon engine with local, client-credentials and OAuth2 providers in 
       local,
       client,
     });
-    return {
-      config,
-      providers: [...local.map((c) => createLocalProvider(c)), ...client.map((c) => createClientProvider(c))],
-    };
+    return { config, providers: createSiteProviders(config) };
   }
 
   it('writes every .use (local, client, OAuth2) for users laid out by the CredD, each passing read_secure_file, no secret anywhere', async () => {
