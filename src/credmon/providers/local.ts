@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { TokenwardenError } from '../../errors.js';
+import { fileIdentity } from '../../files/index.js';
 import type { Log } from '../../log/index.js';
 import { ensureKeyPair, loadSigningKey, mintToken, type SigningKey } from '../../signing/index.js';
 import type { LocalProviderConfig } from '../config/types.js';
@@ -34,6 +35,9 @@ import type { CredentialProvider, CredentialRef, ProviderContext, RenewOutcome }
 export function localKnob(provider: string, knob: string): string {
   return `LOCAL_CREDMON_${provider.toUpperCase()}_${knob} (or LOCAL_CREDMON_${knob})`;
 }
+
+/** How often the key file is looked at for a replacement. */
+export const KEY_CHECK_INTERVAL_MS = 1000;
 
 export interface LocalProviderOptions {
   /** The `jti` of each token (tests); a random UUID by default. */
@@ -81,6 +85,8 @@ export function createLocalProvider(
       ? undefined
       : openGroupMapfile(config.authzGroupMapfile, localKnob(config.name, 'AUTHZ_GROUP_MAPFILE'));
   let key: SigningKey | undefined;
+  let keyIdentity: string | undefined;
+  let checkedAt = Number.NEGATIVE_INFINITY;
   let loading: Promise<SigningKey> | undefined;
 
   async function loadKey(log?: Log): Promise<SigningKey> {
@@ -98,6 +104,8 @@ export function createLocalProvider(
         level: 'warning',
         message: `provider ${config.name}: generated a new ${config.algorithm} key pair (private ${config.privateKeyPath}, public ${config.publicKeyPath}); publish the public key at ${config.issuer} so that storage accepts the tokens`,
       });
+    // The identity first: a key replaced after this read is seen as a change at the next check.
+    const identity = await fileIdentity(config.privateKeyPath).catch(() => undefined);
     const loaded = await loadSigningKey(config.privateKeyPath, {
       alg: config.algorithm,
       kid: config.keyId,
@@ -105,25 +113,50 @@ export function createLocalProvider(
       throw asConfigError(err, localKnob(config.name, 'PRIVATE_KEY'));
     });
     key = loaded;
+    keyIdentity = identity;
     return loaded;
   }
 
-  async function signingKey(): Promise<SigningKey> {
-    if (key !== undefined) return key;
-    loading ??= loadKey().finally(() => {
-      loading = undefined;
-    });
-    return loading;
+  /**
+   * The key to sign with. The key file is looked at (lstat) at most once every KEY_CHECK_INTERVAL_MS:
+   * a key an administrator replaced is loaded and used from then on, without a restart; a replacement
+   * that cannot be loaded is reported once and the key in use is kept (tokens keep coming).
+   */
+  async function signingKey(ctx: ProviderContext): Promise<SigningKey> {
+    if (key === undefined) {
+      loading ??= loadKey(ctx.log).finally(() => {
+        loading = undefined;
+      });
+      return loading;
+    }
+    const now = ctx.clock();
+    if (now - checkedAt < KEY_CHECK_INTERVAL_MS) return key;
+    checkedAt = now;
+    const identity = await fileIdentity(config.privateKeyPath).catch(() => undefined);
+    if (identity === undefined || identity === keyIdentity) return key;
+    keyIdentity = identity;
+    try {
+      key = await loadSigningKey(config.privateKeyPath, { alg: config.algorithm, kid: config.keyId });
+      ctx.log.emit({
+        type: 'credmon.warning',
+        level: 'warning',
+        message: `provider ${config.name}: the private key ${config.privateKeyPath} changed; new tokens are signed with it (kid ${config.keyId}): publish its public key`,
+      });
+    } catch (err) {
+      ctx.log.emit({
+        type: 'credmon.warning',
+        level: 'warning',
+        message: `provider ${config.name}: the private key ${config.privateKeyPath} changed but cannot be loaded (${err instanceof Error ? err.message : String(err)}); still signing with the key loaded before`,
+      });
+    }
+    return key;
   }
 
   return {
     kind: 'local',
     name: config.name,
 
-    /**
-     * Idempotent: each call loads the key again (a key replaced on disk is picked up at the next
-     * SIGHUP, if the engine prepares again then); on failure the key in use is kept.
-     */
+    /** Idempotent: each call checks the configuration and loads the key again; on failure the key in use is kept. */
     async prepare(ctx) {
       loading = undefined;
       await loadKey(ctx.log);
@@ -136,7 +169,7 @@ export function createLocalProvider(
           `refusing the user directory name ${JSON.stringify(ref.user)}`,
         );
       }
-      const signer = await signingKey();
+      const signer = await signingKey(ctx);
       const groups = await groupsNeeded(ref.user);
       const now = Math.floor(ctx.clock() / 1000);
       const token = mintToken(signer, {

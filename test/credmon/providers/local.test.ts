@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { chmod, mkdir, readFile, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { compactVerify } from 'jose';
 import { MAX_GROUP_MAPFILE_BYTES } from '../../../src/credmon/providers/group-mapfile.js';
-import { createLocalProvider } from '../../../src/credmon/providers/local.js';
+import { createLocalProvider, KEY_CHECK_INTERVAL_MS } from '../../../src/credmon/providers/local.js';
+import { createLog } from '../../../src/log/index.js';
 import { decodeToken } from '../../../src/tokens/index.js';
 import { makeCredDir, readSecureFile, storeLocalCred } from '../../helpers/credd.js';
 import { tempDir } from '../../helpers/tmp.js';
@@ -350,6 +351,44 @@ describe('credmon local issuer provider', () => {
     await provider.renew(ref('alice', 'scitokens'), ctx);
     const use = JSON.parse(await readFile(join(credDir, 'alice', 'scitokens.use'), 'utf8'));
     await compactVerify(use.access_token, createPublicKey(await readFile(config.publicKeyPath, 'utf8')));
+  });
+
+  it('a key replaced on disk is used from the next check on, without a restart; a broken replacement keeps the old key', async () => {
+    const config = localConfig(dir);
+    const provider = createLocalProvider(config);
+    const records: string[] = [];
+    const log = createLog([{ write: (r) => records.push(r.text) }]);
+    let nowMs = NOW * 1000;
+    const ctx = providerContext(credDir, { log, clock: () => nowMs });
+    await provider.prepare?.(ctx);
+    await localTop(credDir, 'alice', 'scitokens');
+    const tokenNow = async () => {
+      await provider.renew(ref('alice', 'scitokens'), ctx);
+      return JSON.parse(await readFile(join(credDir, 'alice', 'scitokens.use'), 'utf8'))
+        .access_token as string;
+    };
+    const first = createPublicKey(await readFile(config.publicKeyPath, 'utf8'));
+    await compactVerify(await tokenNow(), first);
+
+    // The administrator installs a new key (written beside, renamed over).
+    const next = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    await writeFile(`${config.privateKeyPath}.new`, next.export({ format: 'pem', type: 'sec1' }), {
+      mode: 0o600,
+    });
+    await rename(`${config.privateKeyPath}.new`, config.privateKeyPath);
+    nowMs += KEY_CHECK_INTERVAL_MS;
+    await compactVerify(await tokenNow(), createPublicKey(next));
+    assert.match(records.join('\n'), /the private key .* changed; new tokens are signed with it/);
+
+    // A broken replacement: reported once, the key in use is kept.
+    await writeFile(`${config.privateKeyPath}.new`, 'garbage\n', { mode: 0o600 });
+    await rename(`${config.privateKeyPath}.new`, config.privateKeyPath);
+    nowMs += KEY_CHECK_INTERVAL_MS;
+    await compactVerify(await tokenNow(), createPublicKey(next));
+    nowMs += KEY_CHECK_INTERVAL_MS;
+    await compactVerify(await tokenNow(), createPublicKey(next));
+    const broken = records.filter((r) => /changed but cannot be loaded/.test(r));
+    assert.equal(broken.length, 1, records.join('\n'));
   });
 
   it('tokens verify with scitokens-cpp and grant exactly their scope (scitoken:2.0 and WLCG profiles)', async () => {
