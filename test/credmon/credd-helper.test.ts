@@ -15,6 +15,7 @@ import {
   signalCredmon,
   storeCred,
   storeLocalCred,
+  storeWebLogin,
   waitForCredmonComplete,
   writeKeyFile,
 } from '../helpers/credd.js';
@@ -77,10 +78,42 @@ describe('the CredD on disk (test helper)', () => {
     assert.deepEqual(await readdir(join(dir.path, 'alice')), ['mytoken.top'], 'no .tmp left behind');
   });
 
-  it('keeps unknown keys and omits empty scopes; overwrites in place by rename', async () => {
-    await storeCred(dir, 'bob', 'vault_x', { vault_token: 'v', vault_url: 'https://v.example' });
+  it("stores the client's bytes when there is nothing to add; omits empty scopes; overwrites by rename", async () => {
+    const vault = await storeCred(dir, 'bob', 'vault_x', {
+      vault_token: 'v',
+      vault_url: 'https://v.example',
+    });
+    assert.equal(await readFile(vault, 'utf8'), '{"vault_token":"v","vault_url":"https://v.example"}');
     const path = await storeCred(dir, 'bob', 'vault_x', { refresh_token: 'r2', scopes: '', extra: 1 });
     assert.deepEqual(JSON.parse(await readFile(path, 'utf8')), { refresh_token: 'r2', extra: 1 });
+  });
+
+  it("writes a login's .use/.top/.meta as HTCondor's Python web app does", async () => {
+    await storeWebLogin(dir, 'gina', 'box_h', {
+      token: { access_token: 'at', refresh_token: 'rt', expires_in: 3600, token_type: 'Bearer' },
+      scopes: 'openid, offline_access',
+      audience: 'https://a.example',
+      clientId: 'cid',
+      tokenUrl: 'https://issuer.example/token',
+    });
+    const read = (kind: 'top' | 'use' | 'meta') => readFile(credPath(dir, 'gina', 'box_h', kind), 'utf8');
+    assert.equal(await read('use'), '{"access_token": "at", "expires_in": 3600, "token_type": "Bearer"}');
+    assert.equal(
+      await read('top'),
+      '{"refresh_token": "rt", "scopes": "openid,offline_access", "audience": "https://a.example"}',
+    );
+    assert.deepEqual(JSON.parse(await read('meta')), {
+      client_id: 'cid',
+      token_url: 'https://issuer.example/token',
+      use_refresh_token: true,
+    });
+    for (const kind of ['top', 'use', 'meta'] as const)
+      assert.equal((await stat(credPath(dir, 'gina', 'box_h', kind))).mode & 0o777, 0o400);
+    assert.deepEqual((await readdir(join(dir.path, 'gina'))).sort(), [
+      'box_h.meta',
+      'box_h.top',
+      'box_h.use',
+    ]);
   });
 
   it("stores a local issuer's .top as the user name's bytes", async () => {

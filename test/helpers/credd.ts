@@ -132,7 +132,67 @@ export function topBytes(top: string | TopObject): string {
     if (Array.isArray(value)) out[key] = value.join(',');
     if (out[key] === '') delete out[key];
   }
-  return classAdJson(out);
+  // The CredD rewrites the JSON only to add scopes or audience; otherwise it stores the client's bytes.
+  return out.scopes !== undefined || out.audience !== undefined ? classAdJson(out) : JSON.stringify(out);
+}
+
+/** Python's json.dump of a flat object: `{"a": 1, "b": "x"}` (", " and ": " separators). */
+export function pythonJson(obj: Record<string, unknown>): string {
+  return `{${Object.entries(obj)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`)
+    .join(', ')}}`;
+}
+
+/** What HTCondor's Flask web app got from the token endpoint and the key file, for storeWebLogin. */
+export interface WebLogin {
+  /** The token response (the refresh token is split off into `.top`). */
+  token: Record<string, unknown> & { access_token: string; refresh_token?: string };
+  /** The key file's Scopes and Audience (blanks are removed, as the web app does). */
+  scopes?: string;
+  audience?: string;
+  clientId: string;
+  tokenUrl: string;
+  /** The Python web app copies the client secret into `.meta`; tokenwarden never reads it from there. */
+  clientSecret?: string;
+}
+
+/**
+ * Writes a login's three files as HTCondor's Python web app does after `/return/<svc>`: `<user>/` made
+ * if missing (mode 0777 less the umask, as os.makedirs makes it), `.use` (the token response minus `refresh_token`), `.top` (`refresh_token`, and `scopes`
+ * / `audience` without blanks), `.meta` (`client_id`, `client_secret` if given, `token_url`,
+ * `use_refresh_token`), each json.dump'ed to a temp file, chmod 0400 and renamed (use, top, meta).
+ * For tests that start from a credential the Python credmon's web app made.
+ */
+export async function storeWebLogin(
+  dir: CredDir,
+  user: string,
+  name: string,
+  login: WebLogin,
+): Promise<void> {
+  const userDir = join(dir.path, user);
+  // os.makedirs with its default mode: 0777 less the umask (the credential directory keeps others out).
+  await mkdir(userDir, { recursive: true });
+  const { refresh_token, ...use } = login.token;
+  const top: Record<string, unknown> = { refresh_token: refresh_token ?? '' };
+  if (login.scopes) top.scopes = login.scopes.replace(/ /g, '');
+  if (login.audience) top.audience = login.audience.replace(/ /g, '');
+  const meta = {
+    client_id: login.clientId,
+    client_secret: login.clientSecret,
+    token_url: login.tokenUrl,
+    use_refresh_token: refresh_token !== undefined,
+  };
+  for (const [kind, body] of [
+    ['use', use],
+    ['top', top],
+    ['meta', meta],
+  ] as const) {
+    const tmp = join(userDir, `tmp${randomBytes(4).toString('hex')}`);
+    await writeFile(tmp, pythonJson(body), { mode: 0o600, flag: 'wx' });
+    await chmod(tmp, 0o400);
+    await rename(tmp, join(userDir, `${name}.${kind}`));
+  }
 }
 
 /**
@@ -357,19 +417,50 @@ export async function readSecureFile(
 }
 
 /**
- * Writes `<dir>/condor_config` with one `KEY = VALUE` line per knob, then `extra` verbatim (includes,
- * `use feature : OAUTH`, conditionals). Returns its path, for `CONDOR_CONFIG`.
+ * Writes `<dir>/condor_config`: `preamble` verbatim, one `KEY = VALUE` line per knob, then `extra`
+ * verbatim (includes, `use feature : OAUTH`, conditionals). Returns its path, for `CONDOR_CONFIG`.
  */
 export async function condorConfigFixture(
   dir: string,
   knobs: Record<string, string>,
   extra = '',
+  preamble = '',
 ): Promise<string> {
   const path = join(dir, 'condor_config');
   const lines = Object.entries(knobs).map(([k, v]) => `${k} = ${v}`);
   await writeFile(
     path,
-    `# written by a test\n${lines.join('\n')}\n${extra}${extra.endsWith('\n') || !extra ? '' : '\n'}`,
+    `# written by a test\n${preamble}${lines.join('\n')}\n${extra}${extra.endsWith('\n') || !extra ? '' : '\n'}`,
   );
   return path;
+}
+
+/**
+ * A condor_config for a credmon under test, as a site with `use feature : OAUTH` has it: the credential
+ * directory `dir`, the log and (when `knobs` name local-issuer providers) the local issuer's key files
+ * under `parent`, so nothing touches /etc or /var; then `knobs` (which win). Returns the path of the file, for `CONDOR_CONFIG` or
+ * `--condor-config`.
+ */
+export async function credmonConfigFixture(
+  dir: CredDir,
+  parent: string,
+  knobs: Record<string, string> = {},
+  extra = '',
+): Promise<string> {
+  const localIssuer = Object.keys(knobs).some((k) => /^LOCAL_CREDMON_PROVIDER_NAMES?$/i.test(k));
+  const base: Record<string, string> = {
+    LOG: join(parent, 'log'),
+    SEC_CREDENTIAL_DIRECTORY_OAUTH: dir.path,
+    CREDMON_OAUTH_LOG: '$(LOG)/CredMonOAuthLog',
+    // Only with a local issuer: a local-issuer knob alone turns on the default `scitokens` issuer.
+    ...(localIssuer
+      ? {
+          LOCAL_CREDMON_PRIVATE_KEY: join(parent, 'scitokens-private.pem'),
+          LOCAL_CREDMON_PUBLIC_KEY: join(parent, 'scitokens.pem'),
+        }
+      : {}),
+    ...knobs,
+  };
+  await mkdir(join(parent, 'log'), { recursive: true });
+  return condorConfigFixture(parent, base, extra, 'use feature : OAUTH\n');
 }
