@@ -63,25 +63,43 @@ export interface OAuth2ProviderConfig {
   userUrl: string | undefined;
 }
 
-/** A client-credentials provider (`CLIENT_CREDMON_PROVIDER_NAMES`); knobs `CLIENT_CREDMON_[<P>_]<KNOB>`. */
+/**
+ * A client-credentials provider (`CLIENT_CREDMON_PROVIDER_NAMES`); knobs `CLIENT_CREDMON_[<P>_]<KNOB>`.
+ * The Python ClientCredmon inherits the local issuer's knobs for what it asks for: the scopes come from
+ * `AUTHZ_TEMPLATE` and the audience from `TOKEN_AUDIENCE`.
+ */
 export interface ClientProviderConfig {
   kind: 'client';
   name: string;
+  /** `CLIENT_ID` (required). */
   clientId: string;
-  /** The client secret is read from this file at each request, never copied. */
+  /** `CLIENT_SECRET_FILE` (required): the client secret is read from this file at each request, never copied. */
   clientSecretFile: string;
   /** `TOKEN_URL`, or from the issuer's discovery when absent. */
   tokenUrl: string | undefined;
-  /** `ISSUER` (for discovery when `TOKEN_URL` is absent). */
+  /** `ISSUER` (default `https://<FULL_HOSTNAME>`), for discovery when `TOKEN_URL` is absent. */
   issuer: string | undefined;
-  /** `SCOPES`, sent as RFC 6749 `scope=` (space-separated). */
+  /**
+   * `AUTHZ_TEMPLATE` split on blanks (default `read:/user/{username} write:/user/{username}`), sent as
+   * RFC 6749 `scope=` (space-separated) once `{username}` is filled in for the user.
+   */
   scopes: string[];
-  /** `AUDIENCE`, sent as `audience=`/`resource=` when set. */
+  /** `TOKEN_AUDIENCE`, split on blanks, sent as `audience=` when set. */
   audience: string[];
-  /** `TOKEN_LIFETIME` asked for, when set. */
+  /** `TOKEN_LIFETIME` asked for, when set (also the lifetime assumed when the answer has no `expires_in`). */
   lifetimeSeconds: number | undefined;
   /** `TOKEN_USE_JSON` (default true), as for the local issuer. */
   useJson: boolean;
+  /** `AUTHZ_TEMPLATE` as written (what `scopes` is made from). */
+  authzTemplate?: string;
+  /** `AUTHZ_GROUP_TEMPLATE`: one scope per group of the user, `{groupname}` expanded. */
+  authzGroupTemplate?: string | undefined;
+  /** `AUTHZ_GROUP_MAPFILE`: lines `* <user> <group1>,<group2>`. */
+  authzGroupMapfile?: string | undefined;
+  /** `TOKEN_VERSION` (default `scitoken:2.0`): `wlcg`/`wlcg:1.0` adds the `wlcg` scope to the request. */
+  tokenVersion?: string;
+  /** `TOKEN_ENDPOINT_LIFETIME` (default 3600 s): how long a discovered token endpoint is reused. */
+  tokenEndpointLifetimeSeconds?: number;
 }
 
 export type ProviderConfig = LocalProviderConfig | OAuth2ProviderConfig | ClientProviderConfig;
@@ -89,7 +107,10 @@ export type ProviderConfig = LocalProviderConfig | OAuth2ProviderConfig | Client
 export interface CredmonConfig {
   /** `SEC_CREDENTIAL_DIRECTORY_OAUTH`, or `--cred-dir`. */
   credDir: string;
-  /** `CREDMON_OAUTH_LOG`, or `--log-file`; undefined logs to standard error only. */
+  /**
+   * `--log-file`, else `<DAEMON>_LOG` (`CREDMON_OAUTH_LOG`), else `$(LOG)/<Daemon>Log` when `LOG` is
+   * configured; undefined logs to standard error only.
+   */
   logFile: string | undefined;
   /** `CREDMON_ALLOW_SPECIAL_CHAR_NAMES` (default false): no handles, any credential name is a provider. */
   allowSpecialCharNames: boolean;
@@ -97,9 +118,9 @@ export interface CredmonConfig {
   trustCredentialDirectory: boolean;
   /** `SEC_CREDENTIAL_REFRESH` (default 300 s): how often the starter pulls a fresh `.use`. */
   credentialRefreshSeconds: number;
-  /** Full rescan period when nothing signals (default 60 s, as the Python credmon sleeps). */
+  /** `CREDMON_SCAN_INTERVAL` (tokenwarden's): full rescan period when nothing signals (default 60 s, as the Python credmon sleeps). */
   scanIntervalSeconds: number;
-  /** Fraction of an OAuth2 access token's lifetime after which it is renewed (default 0.5). */
+  /** `CREDMON_RENEW_FRACTION` (tokenwarden's): fraction of an access token's lifetime after which it is renewed (default 0.5). */
   renewFraction: number;
   /** `CREDMON_WEB_PREFIX`: the public base URL of the login web app (e.g. `https://ap.example.org`). */
   webPrefix: string | undefined;
