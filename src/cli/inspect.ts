@@ -13,23 +13,48 @@ import {
   nowSeconds,
   stripC99Whitespace,
 } from '../tokens/index.js';
-import type { CliIO, Command } from './command.js';
+import { type CliIO, type Command, secondsOpt, stringOpt } from './command.js';
 import { JSON_OPTION } from './shared.js';
 
 export const command: Command = {
   name: 'inspect',
   summary: 'Decode a token and show its claims, issuer, audience, scopes and time left.',
-  usage: 'inspect [TOKEN | FILE | -] [--json]',
+  usage: 'inspect [TOKEN | FILE | -] [--verify [--aud URL] [--timeout SECS]] [--json]',
   details: `With no argument, the token found by WLCG bearer-token discovery is shown ($BEARER_TOKEN,
 $BEARER_TOKEN_FILE, $XDG_RUNTIME_DIR/bt_u<uid>, /tmp/bt_u<uid>). '-' reads standard input. The signature
-is not verified. The token itself is never printed.`,
-  options: { ...JSON_OPTION },
+is not verified unless --verify is given. The token itself is never printed.
+
+--verify checks the signature against the issuer's published key: the issuer's discovery document
+(<iss>/.well-known/openid-configuration, https only; plain http only on 127.0.0.1, ::1, localhost),
+its jwks_uri, the key named by the header's kid (required). Then the rules of the token's profile:
+WLCG 1.0 (wlcg.ver: sub, aud, jti, iat, exp, lifetime at most 6 h, storage.*:/PATH and compute.*
+scopes) or SciTokens (ver scitoken:2.0: aud and sub required; read/write/create/modify/execute/queue
+scopes with absolute paths), and exp, iat, nbf and iss, which scitokens-cpp demands of every token.
+Each broken rule is named; the exit status is 1 when any is.`,
+  options: {
+    ...JSON_OPTION,
+    verify: {
+      type: 'boolean',
+      description: "verify the signature (issuer's JWKS) and the profile's claim rules",
+    },
+    aud: { type: 'string', valueName: 'URL', description: 'with --verify: an audience the token must name' },
+    timeout: {
+      type: 'string',
+      valueName: 'SECS',
+      description: 'with --verify: deadline of each request to the issuer (default 10)',
+    },
+  },
   allowPositionals: true,
   async run(args, io) {
     if (args.positionals.length > 1)
       throw new TokenwardenError('USAGE', 'inspect takes one token, file or -');
+    const verify = args.values.verify === true;
+    if (!verify && (args.values.aud !== undefined || args.values.timeout !== undefined))
+      throw new TokenwardenError('USAGE', 'inspect: --aud and --timeout go with --verify');
+    const timeoutSeconds = secondsOpt(args, 'timeout', 10, { max: 300 });
     const { token, source, from } = await obtain(args.positionals[0], io);
     const decoded = decodeFrom(token, from);
+    const verification = verify ? await verifyWith(token, stringOpt(args, 'aud'), timeoutSeconds) : undefined;
     const c = decoded.claims;
     const now = nowSeconds();
     const left = typeof c.exp === 'number' ? c.exp - now : undefined;
@@ -43,6 +68,7 @@ is not verified. The token itself is never printed.`,
       scope: decoded.scope,
       expires_in: left ?? null,
       expired: left !== undefined && left <= 0,
+      ...(verification === undefined ? {} : { verification }),
     };
     const time = (v: unknown) => (typeof v === 'number' ? `${new Date(v * 1000).toISOString()}` : '-');
     const lines = [
@@ -59,7 +85,14 @@ is not verified. The token itself is never printed.`,
         .split('\n')
         .map((l) => `  ${l}`),
     ];
-    return { exitCode: left !== undefined && left <= 0 ? 1 : 0, json, text: lines.join('\n') };
+    if (verification !== undefined) {
+      lines.push(
+        `verified:  ${verification.valid ? `yes, ${verification.profile} profile` : `NO (${verification.profile} profile)`}`,
+        ...verification.failures.map((f) => `  ${f.rule}: ${f.message}`),
+      );
+    }
+    const invalid = verification !== undefined && !verification.valid;
+    return { exitCode: (left !== undefined && left <= 0) || invalid ? 1 : 0, json, text: lines.join('\n') };
   },
 };
 
@@ -91,6 +124,15 @@ function decodeFrom(token: string, from: string): DecodedToken {
       hint: HINT,
     });
   }
+}
+
+/** verifyToken, loaded only for --verify (it brings jose's verification code). */
+async function verifyWith(token: string, audience: string | undefined, timeoutSeconds: number) {
+  const { verifyToken } = await import('../signing/index.js');
+  return verifyToken(token, {
+    timeoutMs: timeoutSeconds * 1000,
+    ...(audience === undefined ? {} : { audience }),
+  });
 }
 
 async function obtain(arg: string | undefined, io: CliIO): Promise<Obtained> {

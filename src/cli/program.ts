@@ -61,6 +61,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
     load: () => import('./token.js'),
   },
   demo: { summary: 'run everything against the bundled test issuer', load: () => import('./demo.js') },
+  issuer: {
+    summary: 'a local token issuer: keygen, serve (discovery + JWKS), mint tokens for scripts',
+    load: () => import('./issuer.js'),
+  },
+  'credential-producer': {
+    summary: "print the credential request HTCondor's SEC_CREDENTIAL_PRODUCER expects",
+    load: () => import('./credential-producer.js'),
+  },
   'test-issuer': {
     summary: 'run the bundled test OpenID provider on 127.0.0.1',
     load: () => import('./test-issuer.js'),

@@ -203,6 +203,22 @@ export interface HttpErrorEvent {
   message: string;
 }
 
+/** `tokenwarden issuer serve` listens: discovery and JWKS of `issuer` at `url`, with `keys` keys. */
+export interface IssuerServingEvent {
+  type: 'issuer.serving';
+  level: 'info';
+  url: string;
+  issuer: string;
+  keys: number;
+}
+
+/** `tokenwarden issuer serve` stopped (a stop signal). */
+export interface IssuerStoppedEvent {
+  type: 'issuer.stopped';
+  level: 'info';
+  signal: string;
+}
+
 /**
  * The per-user agent's events. Their names predate the dotted scheme and are kept, so that agent.log
  * reads as it always has (`account-added account=vo issuer=…`). Their fields vary per event.
@@ -362,5 +378,7 @@ export type LogEvent =
   | WebhookFailedEvent
   | HttpRequestEvent
   | HttpErrorEvent
+  | IssuerServingEvent
+  | IssuerStoppedEvent
   | AgentEvent
   | CredmonEvent;

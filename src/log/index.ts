@@ -24,6 +24,8 @@ export type {
   DaemonWarningEvent,
   HttpErrorEvent,
   HttpRequestEvent,
+  IssuerServingEvent,
+  IssuerStoppedEvent,
   LogEvent,
   LogLevel,
   LogValue,

@@ -1,0 +1,266 @@
+import { compactVerify, importJWK, type JWK } from 'jose';
+import { decodeToken } from '../tokens/decode.js';
+import { KeyFetchError } from './fetch-keys.js';
+import { createJwksCache, type JwksCache } from './jwks-cache.js';
+
+/** The profiles a token is checked against, from its version claim. */
+export type TokenProfile = 'wlcg:1.0' | 'scitoken:2.0' | 'scitoken:1.0' | 'unknown';
+
+/** One rule the token breaks: `rule` is a short stable name (`aud`, `signature`...), `message` says why. */
+export interface VerifyFailure {
+  rule: string;
+  message: string;
+}
+
+export interface VerifyResult {
+  valid: boolean;
+  profile: TokenProfile;
+  /** Empty when valid. Every rule broken is listed, the signature's first. */
+  failures: VerifyFailure[];
+}
+
+export interface VerifyOptions {
+  fetch?: typeof fetch;
+  /** Epoch milliseconds. */
+  clock?: () => number;
+  /** Keys by issuer; a process verifying many tokens passes one cache to every call. */
+  cache?: JwksCache;
+  /** Deadline of each request for discovery and keys (default 10 s). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** An audience the token must name (as a storage would check its own). */
+  audience?: string;
+  /** Allowed clock skew for `nbf` and `iat` in the future (default 60 s). */
+  leewaySeconds?: number;
+}
+
+/** Algorithms a token may be signed with: asymmetric only (no `none`, no HMAC with a public key). */
+const ALGORITHMS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA'];
+/** The WLCG profile's longest access token: 6 hours. */
+export const WLCG_MAX_LIFETIME_SECONDS = 6 * 3600;
+/** The audience every WLCG resource accepts. */
+export const WLCG_ANY_AUDIENCE = 'https://wlcg.cern.ch/jwt/v1/any';
+const WLCG_STORAGE = /^storage\.(read|create|modify|stage):(\/.*)$/;
+const WLCG_COMPUTE = /^compute\.(read|modify|create|cancel)$/;
+const SCITOKENS_AUTHZ = new Set(['read', 'write', 'create', 'modify', 'execute', 'queue', 'stage']);
+
+const defaultCache = createJwksCache();
+
+/**
+ * Verifies a token as a relying party would: its signature against its issuer's published key (found
+ * through discovery, by the header's `kid`, which is required), then the claim rules of its profile:
+ * the WLCG Common JWT Profile 1.0 when it says `wlcg.ver`, SciTokens 2.0 when `ver` is `scitoken:2.0`
+ * (1.0 when it has neither, as scitokens-cpp reads it). Claims scitokens-cpp demands of every token
+ * (`iss`, `exp`, `iat`, `nbf`) are demanded here too: a token XRootD or HTCondor would refuse is not
+ * called valid. Never throws for a bad token; the result lists every rule broken.
+ */
+export async function verifyToken(token: string, options: VerifyOptions = {}): Promise<VerifyResult> {
+  const failures: VerifyFailure[] = [];
+  const fail = (rule: string, message: string) => failures.push({ rule, message });
+  let decoded: ReturnType<typeof decodeToken>;
+  try {
+    decoded = decodeToken(token);
+  } catch (err) {
+    fail('format', err instanceof Error ? err.message : 'not a JWT');
+    return { valid: false, profile: 'unknown', failures };
+  }
+  const { header, claims } = decoded;
+  const clock = options.clock ?? Date.now;
+
+  const alg = header.alg;
+  const kid = header.kid;
+  const iss = claims.iss;
+  if (typeof alg !== 'string' || !ALGORITHMS.includes(alg))
+    fail(
+      'alg',
+      `alg ${JSON.stringify(alg)} is not accepted: a token must be signed with one of ${ALGORITHMS.join(', ')}`,
+    );
+  if (typeof kid !== 'string' || kid === '')
+    fail('kid', 'kid missing: the header must name the issuer key that signed the token');
+  if (typeof iss !== 'string' || iss === '') fail('iss', 'iss missing: the token must name its issuer');
+  if (failures.length === 0) {
+    await checkSignature(token, iss as string, kid as string, alg as string, options, clock, fail);
+  }
+  const profile = profileOf(claims, fail);
+  checkClaims(claims, profile, Math.floor(clock() / 1000), options, fail);
+  return { valid: failures.length === 0, profile, failures };
+}
+
+async function checkSignature(
+  token: string,
+  issuer: string,
+  kid: string,
+  alg: string,
+  options: VerifyOptions,
+  clock: () => number,
+  fail: (rule: string, message: string) => void,
+): Promise<void> {
+  let jwk: JWK;
+  try {
+    jwk = await (options.cache ?? defaultCache).keyFor(issuer, kid, {
+      fetch: options.fetch ?? fetch,
+      clock,
+      timeoutMs: options.timeoutMs ?? 10_000,
+      signal: options.signal,
+    });
+  } catch (err) {
+    if (err instanceof KeyFetchError) fail(err.rule, err.message);
+    else
+      fail(
+        'jwks',
+        `the issuer's keys could not be used: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    return;
+  }
+  if (jwk.alg !== undefined && jwk.alg !== alg) {
+    fail('alg', `the token says alg ${alg} but the issuer's key ${kid} is for ${jwk.alg}`);
+    return;
+  }
+  let key: Awaited<ReturnType<typeof importJWK>>;
+  try {
+    key = await importJWK(jwk, alg);
+  } catch {
+    fail('jwks', `the issuer's key ${kid} is not a usable ${alg} public key`);
+    return;
+  }
+  try {
+    await compactVerify(token.trim(), key, { algorithms: [alg] });
+  } catch {
+    fail(
+      'signature',
+      `signature invalid: the token was not signed by the key ${kid} that ${issuer} publishes`,
+    );
+  }
+}
+
+function profileOf(
+  claims: Record<string, unknown>,
+  fail: (rule: string, message: string) => void,
+): TokenProfile {
+  if ('wlcg.ver' in claims) {
+    if (claims['wlcg.ver'] !== '1.0')
+      fail(
+        'wlcg.ver',
+        `wlcg.ver ${JSON.stringify(claims['wlcg.ver'])} is not a WLCG profile version this checks ("1.0")`,
+      );
+    return 'wlcg:1.0';
+  }
+  if (!('ver' in claims)) return 'scitoken:1.0';
+  if (claims.ver === 'scitoken:2.0') return 'scitoken:2.0';
+  if (claims.ver === 'scitoken:1.0') return 'scitoken:1.0';
+  fail(
+    'ver',
+    `ver ${JSON.stringify(claims.ver)} is not a known profile (scitoken:2.0, or wlcg.ver for WLCG)`,
+  );
+  return 'unknown';
+}
+
+function checkClaims(
+  claims: Record<string, unknown>,
+  profile: TokenProfile,
+  now: number,
+  options: VerifyOptions,
+  fail: (rule: string, message: string) => void,
+): void {
+  const leeway = options.leewaySeconds ?? 60;
+  const time = (name: 'exp' | 'iat' | 'nbf'): number | undefined => {
+    const value = claims[name];
+    if (value === undefined) {
+      fail(name, `${name} missing: scitokens-cpp (XRootD, HTCondor) refuses a token without it`);
+      return undefined;
+    }
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      fail(name, `${name} is not a number of seconds`);
+      return undefined;
+    }
+    return value;
+  };
+  const exp = time('exp');
+  const iat = time('iat');
+  const nbf = time('nbf');
+  if (exp !== undefined && exp <= now) fail('exp', `expired ${ago(now - exp)} ago (exp ${iso(exp)})`);
+  if (nbf !== undefined && nbf > now + leeway)
+    fail('nbf', `not valid before ${iso(nbf)} (nbf is in the future)`);
+  if (iat !== undefined && iat > now + leeway) fail('iat', `issued in the future (iat ${iso(iat)})`);
+  if (exp !== undefined && iat !== undefined && exp <= iat) fail('exp', 'exp is not after iat');
+
+  const sub = claims.sub;
+  const aud = claims.aud;
+  const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : undefined;
+  if (aud !== undefined && (audiences === undefined || !audiences.every((a) => typeof a === 'string')))
+    fail('aud', 'aud is neither a string nor a list of strings');
+  const scope = claims.scope;
+  if (scope !== undefined && typeof scope !== 'string')
+    fail('scope', 'scope is not a space-separated string');
+  const words = typeof scope === 'string' ? scope.split(' ').filter((w) => w !== '') : [];
+
+  if (profile === 'wlcg:1.0') {
+    if (typeof sub !== 'string' || sub === '') fail('sub', 'sub missing: a WLCG token must name its subject');
+    if (aud === undefined || audiences?.length === 0)
+      fail('aud', `aud missing: a WLCG token must name its audience (${WLCG_ANY_AUDIENCE} for any)`);
+    if (typeof claims.jti !== 'string' || claims.jti === '')
+      fail('jti', 'jti missing: a WLCG token must carry a unique identifier');
+    if (exp !== undefined && iat !== undefined && exp - iat > WLCG_MAX_LIFETIME_SECONDS)
+      fail(
+        'lifetime',
+        `lifetime ${ago(exp - iat)} is longer than the WLCG profile's 6 hours for an access token`,
+      );
+    if (scope === undefined && claims['wlcg.groups'] === undefined)
+      fail('scope', 'scope missing: a WLCG access token carries scope or wlcg.groups');
+    for (const word of words) {
+      if (word.startsWith('storage.')) {
+        const m = WLCG_STORAGE.exec(word);
+        if (!m) fail('scope', `scope ${JSON.stringify(word)} is not storage.read|create|modify|stage:/PATH`);
+        else if (badPath(m[2] as string))
+          fail('scope', `scope ${JSON.stringify(word)}: the path must be absolute without .. segments`);
+      } else if (word.startsWith('compute.') && !WLCG_COMPUTE.test(word)) {
+        fail(
+          'scope',
+          `scope ${JSON.stringify(word)} is not compute.read, compute.modify, compute.create or compute.cancel`,
+        );
+      }
+    }
+  } else if (profile === 'scitoken:2.0' || profile === 'scitoken:1.0') {
+    if (profile === 'scitoken:2.0' && (aud === undefined || audiences?.length === 0))
+      fail('aud', 'aud missing: a scitoken:2.0 token must name its audience');
+    if (profile === 'scitoken:2.0' && (typeof sub !== 'string' || sub === ''))
+      fail('sub', 'sub missing: a scitoken:2.0 token must name its subject');
+    if (scope === undefined) fail('scope', 'scope missing: a SciToken carries its authorizations in scope');
+    for (const word of words) {
+      const colon = word.indexOf(':');
+      const authz = colon < 0 ? word : word.slice(0, colon);
+      const path = colon < 0 ? undefined : word.slice(colon + 1);
+      if (authz.startsWith('compute.') || authz === 'condor') continue;
+      if (!SCITOKENS_AUTHZ.has(authz))
+        fail(
+          'scope',
+          `scope ${JSON.stringify(word)}: ${JSON.stringify(authz)} is not a SciTokens authorization (read, write, create, modify, execute, queue, stage)`,
+        );
+      else if (path !== undefined && badPath(path))
+        fail('scope', `scope ${JSON.stringify(word)}: the path must be absolute without .. segments`);
+    }
+  }
+  if (options.audience !== undefined && audiences !== undefined) {
+    const ok =
+      audiences.includes(options.audience) ||
+      (profile === 'wlcg:1.0' && audiences.includes(WLCG_ANY_AUDIENCE));
+    if (!ok) fail('aud', `the token is not for ${options.audience} (aud ${JSON.stringify(audiences)})`);
+  }
+}
+
+function badPath(path: string): boolean {
+  return !path.startsWith('/') || path.split('/').includes('..');
+}
+
+function iso(seconds: number): string {
+  return Number.isFinite(seconds) && Math.abs(seconds) < 253402300800
+    ? new Date(seconds * 1000).toISOString()
+    : String(seconds);
+}
+
+function ago(seconds: number): string {
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172800) return `${Math.round(seconds / 360) / 10} h`;
+  return `${Math.round(seconds / 86400)} days`;
+}
