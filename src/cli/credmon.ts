@@ -242,12 +242,19 @@ async function serve(
   }
 }
 
-/**
- * The local-issuer and client-credentials providers, when this build has them (providers/local.ts,
- * providers/client.ts); the OAuth2 ones the credmon builds itself.
- */
-async function extraProviders(_config: CredmonConfig): Promise<CredentialProvider[]> {
-  return [];
+/** The local-issuer and client-credentials providers; the OAuth2 ones the credmon builds itself. */
+async function extraProviders(config: CredmonConfig): Promise<CredentialProvider[]> {
+  const out: CredentialProvider[] = [];
+  if (config.local.length > 0) {
+    const { createLocalProvider } = await import('../credmon/providers/local.js');
+    for (const p of config.local) out.push(createLocalProvider(p));
+  }
+  if (config.client.length > 0) {
+    const { createClientProvider } = await import('../credmon/providers/client.js');
+    // Each with its own discovery cache, kept as long as its TOKEN_ENDPOINT_LIFETIME says.
+    for (const p of config.client) out.push(createClientProvider(p));
+  }
+  return out;
 }
 
 function fatal(io: { err(text: string): void }, err: unknown, exitCode: number): CommandResult {

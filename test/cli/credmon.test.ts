@@ -23,6 +23,7 @@ import {
   readSecureFile,
   signalCredmon,
   storeCred,
+  storeLocalCred,
   waitForCredmonComplete,
   waitForFile,
 } from '../helpers/credd.js';
@@ -90,13 +91,27 @@ describe('tokenwarden credmon, as condor_master starts it', () => {
   it('renews at start, touches CREDMON_COMPLETE, writes pid, answers SIGHUP after the CredD stores a .top, exits 0 on SIGTERM', async () => {
     const alice = await loginRefreshToken(issuer, 'alice');
     await storeCred(cd, 'alice', 'myissuer', { refresh_token: alice, scopes: 'storage.read:/,compute.read' });
+    // And a local-issuer credential, as the CredD's LOCAL_STORE_CRED leaves it.
+    await storeLocalCred(cd, 'alice', 'scitokens');
     const since = Date.now() - 1000;
-    running = startCredmon([], { CONDOR_CONFIG: await condorConfig() });
+    const local = {
+      LOCAL_CREDMON_PROVIDER_NAMES: 'scitokens',
+      LOCAL_CREDMON_PRIVATE_KEY: join(dir, 'scitokens-private.pem'),
+      LOCAL_CREDMON_PUBLIC_KEY: join(dir, 'scitokens.pem'),
+      LOCAL_CREDMON_ISSUER: 'https://ap.example.org',
+      LOCAL_CREDMON_TOKEN_AUDIENCE: 'https://storage.example.org',
+    };
+    running = startCredmon([], { CONDOR_CONFIG: await condorConfig(local) });
     await waitForCredmonComplete(cd, since, 30_000);
     assert.equal(await readCredmonPid(cd), running.child.pid);
     assert.equal(await readFile(join(cd.path, 'pid'), 'utf8'), String(running.child.pid), 'no newline');
     const use = JSON.parse((await readSecureFile(credPath(cd, 'alice', 'myissuer', 'use'))).toString());
     assert.equal(decodeToken(use.access_token).claims.sub, 'alice');
+    const minted = JSON.parse((await readSecureFile(credPath(cd, 'alice', 'scitokens', 'use'))).toString());
+    const claims = decodeToken(minted.access_token).claims;
+    assert.equal(claims.iss, 'https://ap.example.org');
+    assert.deepEqual(claims.aud, ['https://storage.example.org']);
+    assert.equal(claims.sub, 'alice');
 
     // The CredD stores bob's first login and wakes the credmon, then polls for the .use.
     const bob = await loginRefreshToken(issuer, 'bob');
