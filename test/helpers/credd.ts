@@ -357,19 +357,50 @@ export async function readSecureFile(
 }
 
 /**
- * Writes `<dir>/condor_config` with one `KEY = VALUE` line per knob, then `extra` verbatim (includes,
- * `use feature : OAUTH`, conditionals). Returns its path, for `CONDOR_CONFIG`.
+ * Writes `<dir>/condor_config`: `preamble` verbatim, one `KEY = VALUE` line per knob, then `extra`
+ * verbatim (includes, `use feature : OAUTH`, conditionals). Returns its path, for `CONDOR_CONFIG`.
  */
 export async function condorConfigFixture(
   dir: string,
   knobs: Record<string, string>,
   extra = '',
+  preamble = '',
 ): Promise<string> {
   const path = join(dir, 'condor_config');
   const lines = Object.entries(knobs).map(([k, v]) => `${k} = ${v}`);
   await writeFile(
     path,
-    `# written by a test\n${lines.join('\n')}\n${extra}${extra.endsWith('\n') || !extra ? '' : '\n'}`,
+    `# written by a test\n${preamble}${lines.join('\n')}\n${extra}${extra.endsWith('\n') || !extra ? '' : '\n'}`,
   );
   return path;
+}
+
+/**
+ * A condor_config for a credmon under test, as a site with `use feature : OAUTH` has it: the credential
+ * directory `dir`, the log and (when `knobs` name local-issuer providers) the local issuer's key files
+ * under `parent`, so nothing touches /etc or /var; then `knobs` (which win). Returns the path of the file, for `CONDOR_CONFIG` or
+ * `--condor-config`.
+ */
+export async function credmonConfigFixture(
+  dir: CredDir,
+  parent: string,
+  knobs: Record<string, string> = {},
+  extra = '',
+): Promise<string> {
+  const localIssuer = Object.keys(knobs).some((k) => /^LOCAL_CREDMON_PROVIDER_NAMES?$/i.test(k));
+  const base: Record<string, string> = {
+    LOG: join(parent, 'log'),
+    SEC_CREDENTIAL_DIRECTORY_OAUTH: dir.path,
+    CREDMON_OAUTH_LOG: '$(LOG)/CredMonOAuthLog',
+    // Only with a local issuer: a local-issuer knob alone turns on the default `scitokens` issuer.
+    ...(localIssuer
+      ? {
+          LOCAL_CREDMON_PRIVATE_KEY: join(parent, 'scitokens-private.pem'),
+          LOCAL_CREDMON_PUBLIC_KEY: join(parent, 'scitokens.pem'),
+        }
+      : {}),
+    ...knobs,
+  };
+  await mkdir(join(parent, 'log'), { recursive: true });
+  return condorConfigFixture(parent, base, extra, 'use feature : OAUTH\n');
 }

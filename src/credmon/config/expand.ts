@@ -99,9 +99,13 @@ function walk(text: string, replace: (ref: MacroRef) => string | undefined): str
   return out;
 }
 
-/** Expands every macro of `text` (see the module comment). Throws ExpandError on a cycle or an unsupported function. */
-export function expandMacros(text: string, ctx: ExpandContext): string {
-  return expandIn(text, ctx, []);
+/**
+ * Expands every macro of `text` (see the module comment); `name` is the macro `text` is the value of,
+ * so that a reference back to it is reported as a cycle. Throws ExpandError on a cycle, nesting too
+ * deep, a value too long or an unsupported function.
+ */
+export function expandMacros(text: string, ctx: ExpandContext, name?: string): string {
+  return expandIn(text, ctx, name === undefined ? [] : [name.toUpperCase()]);
 }
 
 function expandIn(text: string, ctx: ExpandContext, stack: string[]): string {

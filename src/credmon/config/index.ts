@@ -29,6 +29,7 @@ export {
   allProviders,
   CREDMON_DEFAULTS,
   type CredmonOverrides,
+  findProviderConfig,
   LOCAL_KNOBS,
   type ParamSource,
   type ResolveOptions,

@@ -7,7 +7,7 @@ import { configProblem } from './errors.js';
 export interface LogicalLine {
   text: string;
   line: number;
-  /** For `NAME @=TAG`: the lines up to `@TAG`, joined with newlines (taken verbatim: no comments, no joins). */
+  /** For `NAME @=TAG`: the statements up to `@TAG`, joined with newlines. */
   heredoc?: { name: string; value: string };
 }
 
@@ -15,60 +15,64 @@ export interface LogicalLine {
 const HEREDOC_RE = /^([^\s=:@+]+)\s*@=\s*(\S+)\s*$/;
 
 /**
- * Splits condor_config text into statements (docs/admin-manual/introduction-to-configuration.rst,
- * "Comments and Line Continuations" and "Multi-Line Values"):
+ * Splits condor_config text into statements as HTCondor's getline does
+ * (docs/admin-manual/introduction-to-configuration.rst, "Comments and Line Continuations" and
+ * "Multi-Line Values"; config.cpp getline_implementation and Parse_macros):
+ * - blanks are trimmed from both ends of every line;
  * - a line whose first non-blank character is `#` is a comment; a `#` later in a line is part of the
- *   value, as in HTCondor;
+ *   value;
  * - a line ending in `\` continues on the next line; a comment line met inside a continuation is
  *   skipped whole (its own `\` ignored) and the continuation goes on with the line after it;
- * - leading blanks are dropped from every line, trailing blanks from every statement;
- * - `NAME @=TAG` takes the following lines verbatim until a line that is `@TAG` (blanks around allowed).
+ * - `NAME @=TAG` takes the following statements (trimmed, comments dropped, continuations joined, as
+ *   HTCondor reads them) joined with newlines, until a statement that is exactly `@TAG`.
  * Pure: `file` is only used in error messages.
  */
 export function splitLogicalLines(text: string, file: string): LogicalLine[] {
   const raw = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
-  const out: LogicalLine[] = [];
+  const statements: LogicalLine[] = [];
   let i = 0;
   while (i < raw.length) {
     const start = i;
-    let current = (raw[i] as string).trimStart();
+    let current = (raw[i] as string).trim();
     i++;
     if (current === '' || current.startsWith('#')) continue;
-    // Join continuation lines.
-    while (/\\\s*$/.test(current)) {
-      current = current.replace(/\\\s*$/, '');
+    while (current.endsWith('\\')) {
+      current = current.slice(0, -1);
       // Comment lines inside a continuation are skipped, whatever they end with.
       while (i < raw.length && (raw[i] as string).trimStart().startsWith('#')) i++;
       if (i >= raw.length) break;
-      current += (raw[i] as string).trimStart();
+      current += (raw[i] as string).trim();
       i++;
     }
-    const statement = current.trimEnd();
-    const here = HEREDOC_RE.exec(statement);
-    if (here) {
-      const name = here[1] as string;
-      const tag = here[2] as string;
-      const lines: string[] = [];
-      let closed = false;
-      while (i < raw.length) {
-        const l = raw[i] as string;
-        i++;
-        if (l.trim() === `@${tag}`) {
-          closed = true;
-          break;
-        }
-        lines.push(l);
-      }
-      if (!closed)
-        throw configProblem(
-          `${file}:${start + 1}`,
-          `the multi-line value "${name} @=${tag}" is never closed by a line "@${tag}"`,
-          `end the value with a line holding only @${tag}`,
-        );
-      out.push({ text: statement, line: start + 1, heredoc: { name, value: lines.join('\n') } });
+    statements.push({ text: current.trimEnd(), line: start + 1 });
+  }
+  const out: LogicalLine[] = [];
+  for (let k = 0; k < statements.length; k++) {
+    const st = statements[k] as LogicalLine;
+    const here = HEREDOC_RE.exec(st.text);
+    if (!here) {
+      out.push(st);
       continue;
     }
-    out.push({ text: statement, line: start + 1 });
+    const name = here[1] as string;
+    const tag = here[2] as string;
+    const lines: string[] = [];
+    let closed = false;
+    while (++k < statements.length) {
+      const body = (statements[k] as LogicalLine).text;
+      if (body === `@${tag}`) {
+        closed = true;
+        break;
+      }
+      lines.push(body);
+    }
+    if (!closed)
+      throw configProblem(
+        `${file}:${st.line}`,
+        `the multi-line value "${name} @=${tag}" is never closed by a line "@${tag}"`,
+        `end the value with a line holding only @${tag}`,
+      );
+    out.push({ text: st.text, line: st.line, heredoc: { name, value: lines.join('\n') } });
   }
   return out;
 }

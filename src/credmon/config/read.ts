@@ -199,8 +199,13 @@ class Reader {
   async readText(text: string, file: string, depth: number): Promise<void> {
     const lines = splitLogicalLines(text, file);
     const ifs: IfFrame[] = [];
-    for (const line of lines) {
-      const where = `${file}:${line.line}`;
+    for (const raw of lines) {
+      const where = `${file}:${raw.line}`;
+      // A ':' before a line of an if body (or before "if") hid it from HTCondor before 8.1.5; it is dropped.
+      const line =
+        raw.text.startsWith(':') && !raw.heredoc && (ifs.length > 0 || /^:if(\s|$)/i.test(raw.text))
+          ? { ...raw, text: raw.text.slice(1).trimStart() }
+          : raw;
       const cond = CONDITIONAL_RE.exec(line.text);
       if (cond && !line.heredoc) {
         this.conditional(ifs, (cond[1] as string).toLowerCase(), cond[2] ?? '', where);
@@ -344,9 +349,11 @@ class Reader {
     const m = ASSIGN_RE.exec(text);
     if (!m) {
       if (text.startsWith('[')) return; // an .ini-style [section] line: a comment to HTCondor
+      // Only the first word is quoted: a stray line may be a secret pasted in the wrong place.
+      const word = (text.split(/\s/)[0] ?? '').slice(0, 20);
       throw configProblem(
         where,
-        `not a configuration statement: ${JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}...` : text)}`,
+        `not a configuration statement (the line starts with ${JSON.stringify(word)})`,
         'write NAME = VALUE (or include, use, if/elif/else/endif, error, warning)',
       );
     }
@@ -375,7 +382,14 @@ class Reader {
 
   assign(name: string, value: string, where: string): void {
     // A macro's references to itself are expanded at once (`A = $(A) more`); others when read.
-    this.table.set(name, expandSelf(value.trimEnd(), name, this.table.raw(name)), where);
+    let v = expandSelf(value.trimEnd(), name, this.table.raw(name));
+    // `CREDMON_OAUTH.X = $(X) more` refers to the plain X, which a lookup would otherwise resolve to itself.
+    const dot = name.indexOf('.');
+    if (dot > 0 && name.slice(0, dot).toUpperCase() === this.table.subsystem) {
+      const bare = name.slice(dot + 1);
+      v = expandSelf(v, bare, this.table.rawUnprefixed(bare));
+    }
+    this.table.set(name, v, where);
   }
 
   private async include(words: string, rhs: string, where: string, depth: number): Promise<void> {

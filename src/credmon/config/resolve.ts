@@ -483,7 +483,10 @@ export function resolveCredmonConfig(
   }
 
   let webPrefix = r.get('CREDMON_WEB_PREFIX');
-  if (webPrefix !== undefined) {
+  if (webPrefix === undefined && fullHostname !== undefined) {
+    // What the CredD puts in the key files' ReturnUrl when the knob is unset (credd.cpp).
+    webPrefix = `https://${fullHostname}`;
+  } else if (webPrefix !== undefined) {
     let u: URL | undefined;
     try {
       u = new URL(webPrefix);
@@ -525,8 +528,12 @@ export function resolveCredmonConfig(
   let localListKnob = localNames.length > 0 ? 'LOCAL_CREDMON_PROVIDER_NAMES' : 'LOCAL_CREDMON_PROVIDER_NAME';
   if (localList.length === 0) {
     // The Python credmon always runs a local issuer named `scitokens`; here it runs when the site
-    // configured one (some LOCAL_CREDMON_ knob), so a site without a local issuer gets no errors about it.
-    const configured = src.names().find((n) => /^LOCAL_CREDMON_/i.test(n));
+    // configured one (a LOCAL_CREDMON_[SCITOKENS_]<KNOB> of LOCAL_KNOBS), so a site without a local issuer gets no errors about it.
+    const knobs = new Set<string>(LOCAL_KNOBS);
+    const configured = src.names().find((n) => {
+      const m = /^LOCAL_CREDMON_(?:SCITOKENS_)?(.+)$/i.exec(n);
+      return m !== null && knobs.has((m[1] as string).toUpperCase());
+    });
     if (configured) {
       localList = [CREDMON_DEFAULTS.localProviderName];
       localListKnob = 'LOCAL_CREDMON_PROVIDER_NAME';
@@ -596,4 +603,20 @@ export function resolveCredmonConfig(
 /** Every provider of a resolved configuration, local issuers first (the order the scan loop tries them). */
 export function allProviders(config: CredmonConfig): ProviderConfig[] {
   return [...config.local, ...config.client, ...config.oauth2];
+}
+
+/**
+ * The provider configuration that handles credentials of provider `provider` (the part of a credential
+ * name before the first `_`, as found on disk), as the Python credmons pick them: a local issuer or a
+ * client-credentials provider by its exact name (they glob `<name>.top`); an OAuth2 provider when
+ * `provider` is in OAUTH2_CREDMON_PROVIDER_NAMES (exactly, or the list is `*`) and `<provider>_CLIENT_ID`
+ * is set (knob names are case-insensitive). Local issuers first, then client credentials, then OAuth2.
+ */
+export function findProviderConfig(config: CredmonConfig, provider: string): ProviderConfig | undefined {
+  const local = config.local.find((p) => p.name === provider);
+  if (local) return local;
+  const client = config.client.find((p) => p.name === provider);
+  if (client) return client;
+  if (config.oauth2ProviderNames !== '*' && !config.oauth2ProviderNames.includes(provider)) return undefined;
+  return config.oauth2.find((p) => p.name.toUpperCase() === provider.toUpperCase());
 }

@@ -47,10 +47,28 @@ export class MacroTable {
   /** The raw value a lookup of `name` finds: detected-and-fixed, then files and environment, then detected, then defaults. */
   raw(name: string): string | undefined {
     const key = name.toUpperCase();
+    if (key === 'FULL_HOSTNAME') return this.fullHostname();
     if (DETECTED_FIXED.has(key) && this.detected.has(key)) return this.detected.get(key);
     const e = this.entry(key);
     if (e) return e.raw;
     return this.detected.get(key) ?? PARAM_DEFAULTS.get(key);
+  }
+
+  /**
+   * The detected host name; when it has no domain, DEFAULT_DOMAIN_NAME (if configured) is appended, as
+   * HTCondor does after reading the configuration.
+   */
+  private fullHostname(): string | undefined {
+    const host = this.detected.get('FULL_HOSTNAME');
+    if (host === undefined || host.includes('.')) return host;
+    const domain = this.entry('DEFAULT_DOMAIN_NAME')?.raw.trim();
+    return domain ? `${host}.${domain.replace(/^\./, '')}` : host;
+  }
+
+  /** The raw value of `name` itself, never its `<SUBSYSTEM>.` variant (what `SUBSYS.X = $(X) more` refers to). */
+  rawUnprefixed(name: string): string | undefined {
+    const key = name.toUpperCase();
+    return this.entries.get(key)?.raw ?? this.detected.get(key) ?? PARAM_DEFAULTS.get(key);
   }
 
   /** Where `name`'s value comes from: `FILE:LINE`, `environment (...)`, or undefined for a default or detected value. */
@@ -74,7 +92,7 @@ export class MacroTable {
   param(name: string): string | undefined {
     const raw = this.raw(name);
     if (raw === undefined) return undefined;
-    const value = expandMacros(raw, this.context()).trim();
+    const value = expandMacros(raw, this.context(), name).trim();
     return value === '' ? undefined : value;
   }
 

@@ -122,7 +122,11 @@ export interface CredmonConfig {
   scanIntervalSeconds: number;
   /** `CREDMON_RENEW_FRACTION` (tokenwarden's): fraction of an access token's lifetime after which it is renewed (default 0.5). */
   renewFraction: number;
-  /** `CREDMON_WEB_PREFIX`: the public base URL of the login web app (e.g. `https://ap.example.org`). */
+  /**
+   * `CREDMON_WEB_PREFIX`: the public base URL of the login web app (e.g. `https://ap.example.org`), no
+   * trailing `/`; unset, `https://<FULL_HOSTNAME>` as the CredD assumes (undefined only when the host
+   * name is unknown).
+   */
   webPrefix: string | undefined;
   /** `OAUTH2_CREDMON_PROVIDER_NAMES` (default `*`): which providers the OAuth2 monitor may refresh. */
   oauth2ProviderNames: '*' | string[];
