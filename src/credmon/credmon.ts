@@ -144,13 +144,18 @@ export function createCredmon(options: CredmonOptions): Credmon {
   const random = options.random ?? Math.random;
   const { credDir } = config;
 
+  // HTCondor's knobs are case-insensitive, so `<P>_CLIENT_ID` names provider P in any case (the Python
+  // credmon asks param() for `<provider>_CLIENT_ID`); the local and client provider lists are exact.
+  const keyOf = (kind: string, name: string) =>
+    kind === 'oauth2' ? `oauth2:${name.toUpperCase()}` : `${kind}:${name}`;
   const providers = new Map<string, CredentialProvider>();
-  for (const p of config.oauth2) providers.set(`oauth2:${p.name}`, createOAuth2Provider(p));
-  for (const p of options.providers ?? []) providers.set(`${p.kind}:${p.name}`, p);
+  for (const p of config.oauth2) providers.set(keyOf('oauth2', p.name), createOAuth2Provider(p));
+  for (const p of options.providers ?? []) providers.set(keyOf(p.kind, p.name), p);
   const localNames = new Set(config.local.map((p) => p.name));
   const clientNames = new Set(config.client.map((p) => p.name));
   const oauth2Allowed = (name: string) =>
-    config.oauth2ProviderNames === '*' || config.oauth2ProviderNames.includes(name);
+    config.oauth2ProviderNames === '*' ||
+    config.oauth2ProviderNames.some((n) => n.toUpperCase() === name.toUpperCase());
 
   /** The provider of a credential, as start_credmon_process assigns them, or why there is none. */
   const providerFor = (name: string): CredentialProvider | string => {
@@ -158,12 +163,12 @@ export function createCredmon(options: CredmonOptions): Credmon {
       ? 'local'
       : clientNames.has(name)
         ? 'client'
-        : oauth2Allowed(name) && providers.has(`oauth2:${name}`)
+        : oauth2Allowed(name) && providers.has(keyOf('oauth2', name))
           ? 'oauth2'
           : undefined;
     if (kind === undefined)
       return `no provider named ${name} is configured (${name}_CLIENT_ID, LOCAL_CREDMON_PROVIDER_NAMES, CLIENT_CREDMON_PROVIDER_NAMES)`;
-    return providers.get(`${kind}:${name}`) ?? `the ${kind} provider ${name} is not available in this build`;
+    return providers.get(keyOf(kind, name)) ?? `the ${kind} provider ${name} is not available in this build`;
   };
 
   const entries = new Map<string, Entry>();

@@ -263,6 +263,36 @@ describe('credmon engine with the OAuth2 provider against the test issuer', () =
     assert.deepEqual(leaksIn(out, [...issuer.issuedSecrets(), CLIENT_SECRET]), []);
   });
 
+  it('close() lets a refresh in flight finish and save its rotation; past the drain deadline it is aborted, nothing written', async () => {
+    const refresh = await loginRefreshToken(issuer, 'alice');
+    await storeCred(cd, 'alice', 'myissuer', { refresh_token: refresh, scopes: SCOPES });
+    issuer.setFault('slow');
+    const { log } = memoryLog();
+    credmon = createCredmon({ config: config(), log });
+    const starting = credmon.start();
+    while (credmon.inFlight() === 0) await new Promise((r) => setTimeout(r, 5));
+    await credmon.close();
+    await starting;
+    // The issuer answered after the stop began: its rotated refresh token is in .top, the access token in .use.
+    const top = JSON.parse(await readFile(credPath(cd, 'alice', 'myissuer', 'top'), 'utf8'));
+    assert.ok(issuer.refreshTokenConsumedAt(refresh) !== undefined);
+    assert.notEqual(top.refresh_token, refresh);
+    const use = JSON.parse((await readSecureFile(credPath(cd, 'alice', 'myissuer', 'use'))).toString());
+    assert.equal(issuer.accessTokenIssuedFor(refresh), use.access_token);
+
+    issuer.setFault('none');
+    const bobs = await loginRefreshToken(issuer, 'bob');
+    issuer.setFault('hang');
+    await storeCred(cd, 'bob', 'myissuer', { refresh_token: bobs, scopes: SCOPES });
+    credmon = createCredmon({ config: config(), log, drainTimeoutMs: 200 });
+    const again = credmon.start();
+    while (credmon.inFlight() === 0) await new Promise((r) => setTimeout(r, 5));
+    await credmon.close();
+    await again;
+    await assert.rejects(lstat(credPath(cd, 'bob', 'myissuer', 'use')), { code: 'ENOENT' });
+    assert.equal(credmon.inFlight(), 0);
+  });
+
   it('refuses a credential directory with an "other" bit; removes key files older than 12 h only', async () => {
     const { dir: d2, cleanup: c2 } = await tempDir();
     closers.push(c2);

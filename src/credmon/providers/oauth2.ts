@@ -216,7 +216,12 @@ export function createOAuth2Provider(
         // Space and permission for both writes, before the grant is spent.
         reservations.push(await reserveAtomicWrite(topPath, RESERVE_BYTES, { mode: CRED_FILE_MODE }));
         reservations.push(await reserveAtomicWrite(usePath, RESERVE_BYTES, { mode: CRED_FILE_MODE }));
-        const rctx: RequestContext = { timeoutSeconds, signal: ctx.signal, fetch: ctx.fetch };
+        const bare = config.tokenUrl !== undefined || config.issuer === undefined;
+        const rctx: RequestContext = {
+          timeoutSeconds,
+          signal: ctx.signal,
+          fetch: bare ? withoutIdToken(ctx.fetch) : ctx.fetch,
+        };
         const client = await clientFor(meta, secret, rctx);
         let response: Awaited<ReturnType<typeof refreshTokenGrant>>;
         try {
@@ -281,6 +286,41 @@ export function createOAuth2Provider(
         await held.release();
       }
     },
+  };
+}
+
+/**
+ * A fetch that drops `id_token` from a token response. With only a token endpoint (no discovery) the
+ * issuer's identifier and signing algorithms are unknown, so an ID token cannot be validated, and
+ * openid-client would refuse the whole refresh for it (an ES256 ID token against the RS256 default; an
+ * issuer whose identifier is not the endpoint's origin). The credmon never uses it, and `.use` holds
+ * the access token; the Python credmon does not look at it either.
+ */
+function withoutIdToken(base: typeof fetch): typeof fetch {
+  return async (input, init) => {
+    const response = await base(input, init);
+    if (!(response.headers.get('content-type') ?? '').includes('json')) return response;
+    const text = await response.text();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return new Response(text, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers,
+      });
+    }
+    if (typeof body === 'object' && body !== null && 'id_token' in body)
+      delete (body as Record<string, unknown>).id_token;
+    const headers = new Headers(response.headers);
+    headers.delete('content-length');
+    headers.delete('content-encoding');
+    return new Response(JSON.stringify(body), {
+      status: response.status,
+      statusText: response.statusText,
+      headers,
+    });
   };
 }
 
