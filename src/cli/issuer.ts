@@ -277,7 +277,7 @@ async function mint(args: ParsedArgs, io: CliIO): Promise<CommandResult> {
   if (!Number.isInteger(lifetime))
     throw new TokenwardenError('USAGE', `--lifetime ${lifetime}: give a whole number of seconds`);
   const output = stringOpt(args, 'output');
-  const [{ loadSigningKey, mintToken }, { nowSeconds }] = await Promise.all([
+  const [{ checkTokenClaims, claimsOf, loadSigningKey, mintToken }, { nowSeconds }] = await Promise.all([
     import('../signing/index.js'),
     import('../tokens/index.js'),
   ]);
@@ -288,7 +288,7 @@ async function mint(args: ParsedArgs, io: CliIO): Promise<CommandResult> {
   const now = nowSeconds();
   const { randomUUID } = await import('node:crypto');
   const jti = randomUUID();
-  const token = mintToken(key, {
+  const request = {
     issuer,
     subject,
     scope,
@@ -297,7 +297,24 @@ async function mint(args: ParsedArgs, io: CliIO): Promise<CommandResult> {
     version,
     nowSeconds: now,
     jti,
-  });
+  };
+  // The rules inspect --verify (and scitokens-cpp) apply, checked before signing: a scope XRootD would
+  // not read is a mistake to say now. A WLCG lifetime beyond 6 hours is the site's call: a warning.
+  const { failures } = checkTokenClaims(claimsOf(request), { nowSeconds: now });
+  for (const f of failures) {
+    if (f.rule === 'lifetime')
+      io.err(`tokenwarden: warning: ${f.message}; verifiers may refuse this token\n`);
+  }
+  const refused = failures.find((f) => f.rule !== 'lifetime');
+  if (refused !== undefined)
+    throw new TokenwardenError(
+      'USAGE',
+      `the token would break the ${profileName} profile: ${refused.message}`,
+      {
+        hint: 'see `tokenwarden issuer --help` for the scope words of each profile',
+      },
+    );
+  const token = mintToken(key, request);
   const summary = { kid: key.kid, alg: key.alg, jti, expires_at: now + lifetime };
   if (output !== undefined) {
     const { writeFileAtomic } = await import('../files/index.js');

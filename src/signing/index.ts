@@ -7,6 +7,7 @@ export { claimsOf, MAX_LIFETIME_SECONDS, mintToken, profileClaim } from './mint.
 export { jwkThumbprint } from './thumbprint.js';
 export { type MintRequest, SIGNING_ALGS, type SigningAlg, type SigningKey } from './types.js';
 export {
+  checkTokenClaims,
   type TokenProfile,
   type VerifyFailure,
   type VerifyOptions,

@@ -86,6 +86,30 @@ export async function verifyToken(token: string, options: VerifyOptions = {}): P
   return { valid: failures.length === 0, profile, failures };
 }
 
+/**
+ * The claim rules alone (step 5 of verifyToken), for claims at hand: `issuer mint` checks what it is
+ * about to sign, so that it never makes a token verifiers would refuse. Pure.
+ */
+export function checkTokenClaims(
+  claims: Record<string, unknown>,
+  options: { nowSeconds: number; audience?: string; leewaySeconds?: number },
+): { profile: TokenProfile; failures: VerifyFailure[] } {
+  const failures: VerifyFailure[] = [];
+  const fail = (rule: string, message: string) => failures.push({ rule, message });
+  const profile = profileOf(claims, fail);
+  checkClaims(
+    claims,
+    profile,
+    options.nowSeconds,
+    {
+      ...(options.audience === undefined ? {} : { audience: options.audience }),
+      ...(options.leewaySeconds === undefined ? {} : { leewaySeconds: options.leewaySeconds }),
+    },
+    fail,
+  );
+  return { profile, failures };
+}
+
 async function checkSignature(
   token: string,
   issuer: string,
