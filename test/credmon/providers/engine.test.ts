@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { CredmonConfig } from '../../../src/credmon/config/types.js';
 import { type Credmon, createCredmon } from '../../../src/credmon/credmon.js';
-import { createSiteProviders } from '../../../src/credmon/providers/site-providers.js';
+import { createClientProvider } from '../../../src/credmon/providers/client.js';
+import { createLocalProvider } from '../../../src/credmon/providers/local.js';
 import type { CredentialProvider } from '../../../src/credmon/providers/types.js';
 import { startTestIssuer, type TestIssuer } from '../../../src/testing/index.js';
 import { decodeToken } from '../../../src/tokens/index.js';
@@ -84,7 +85,10 @@ describe('credmon engine with local, client-credentials and OAuth2 providers in 
       local,
       client,
     });
-    return { config, providers: createSiteProviders(config) };
+    return {
+      config,
+      providers: [...local.map((c) => createLocalProvider(c)), ...client.map((c) => createClientProvider(c))],
+    };
   }
 
   it('writes every .use (local, client, OAuth2) for users laid out by the CredD, each passing read_secure_file, no secret anywhere', async () => {
