@@ -11,7 +11,8 @@
  * - a rescan with nothing due (SIGHUP's work: readdir + lstat of every user), median of 7, target
  *   under 0.5 s, beside a bare loop doing only those system calls (the floor of a stat-only rescan);
  * - idle CPU between renewals: the credmon's process CPU over BENCH_CREDMON_IDLE seconds (10) with
- *   nothing due, beside an idle `node` process over the same window;
+ *   nothing due, beside an idle `node` process over the same window (the periodic pass, every 60 s by
+ *   default, is off here: it costs one rescan, measured above);
  * - SIGHUP after the CredD drops a new `.top` until its `.use` exists (a real SIGHUP to this process,
  *   whose handler calls `rescan()` as the CLI's does), median and p95 of 20, target under 100 ms; in the
  *   USERS directory (beside the bare walk: a SIGHUP rescans everything before it finds the new `.top`)
@@ -67,7 +68,8 @@ function credmonConfig(dir: string, credDir: string): CredmonConfig {
     allowSpecialCharNames: false,
     trustCredentialDirectory: false,
     credentialRefreshSeconds: 300,
-    scanIntervalSeconds: 60,
+    // No periodic pass during the bench: each part starts the passes it measures.
+    scanIntervalSeconds: 3600,
     renewFraction: 0.5,
     webPrefix: undefined,
     oauth2ProviderNames: '*',
@@ -226,6 +228,9 @@ async function main(): Promise<void> {
         signal: new AbortController().signal,
       };
       await provider.prepare?.(ctx);
+      await mapLimit(users, 32, async (user) => {
+        await writeFile(join(credDir, user, 'scitokens_p.top'), user, { mode: 0o600 });
+      });
       const t2 = performance.now();
       await mapLimit(users, CONCURRENCY, async (user) => {
         await provider.renew(
@@ -237,6 +242,7 @@ async function main(): Promise<void> {
       // Those files would be found by the next pass: remove them before the rescans.
       await mapLimit(users, 32, async (user) => {
         await rm(join(credDir, user, 'scitokens_p.use'), { force: true });
+        await rm(join(credDir, user, 'scitokens_p.top'), { force: true });
         await rm(join(credDir, user, 'floor.use'), { force: true });
       });
 

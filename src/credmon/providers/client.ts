@@ -9,6 +9,7 @@ import { writeCredFile } from '../cred-files.js';
 import { isValidUserName } from '../names.js';
 import { checkTemplate, expandTemplate } from './authz-template.js';
 import { type GroupMapfile, openGroupMapfile } from './group-mapfile.js';
+import { checkTopPresent } from './top-present.js';
 import type { CredentialProvider, CredentialRef, ProviderContext, RenewOutcome } from './types.js';
 
 /**
@@ -245,6 +246,7 @@ export function createClientProvider(
           `refusing the user directory name ${JSON.stringify(ref.user)}`,
         );
       }
+      await checkTopPresent(ctx.credDir, ref);
       const groups = mapfile === undefined ? [] : await mapfile.groupsOf(ref.user);
       const scope = clientScopeFor(config, ref.user, groups);
       const t = await issued(ref.user, scope, ctx);

@@ -8,6 +8,7 @@ import { writeCredFile } from '../cred-files.js';
 import { isValidUserName } from '../names.js';
 import { buildScope, checkTemplate } from './authz-template.js';
 import { type GroupMapfile, openGroupMapfile } from './group-mapfile.js';
+import { checkTopPresent } from './top-present.js';
 import type { CredentialProvider, CredentialRef, ProviderContext, RenewOutcome } from './types.js';
 
 /**
@@ -171,6 +172,7 @@ export function createLocalProvider(
       }
       const signer = await signingKey(ctx);
       const groups = await groupsNeeded(ref.user);
+      await checkTopPresent(ctx.credDir, ref);
       const now = Math.floor(ctx.clock() / 1000);
       const token = mintToken(signer, {
         issuer: config.issuer,

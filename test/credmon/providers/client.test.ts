@@ -129,6 +129,15 @@ describe('credmon client-credentials provider, against the test issuer', () => {
     assert.equal(sent.length, 3);
   });
 
+  it('a .top removed before the renewal: no request is sent, no token written', async () => {
+    const provider = createClientProvider(
+      clientConfig({ clientSecretFile: secretFile, tokenUrl: `${issuer.url}/token` }),
+    );
+    const ctx = providerContext(credDir, { fetch: observingFetch });
+    await assert.rejects(provider.renew(ref('ghost', 'robot'), ctx), { code: 'TOKEN_NOT_FOUND' });
+    assert.equal(sent.length, 0);
+  });
+
   it('the secret file is read at each request: a rotated secret is used without a restart', async () => {
     const config = clientConfig({ clientSecretFile: secretFile, tokenUrl: `${issuer.url}/token` });
     const provider = createClientProvider(config);

@@ -202,6 +202,21 @@ describe('credmon local issuer provider', () => {
     assert.deepEqual(await readdir(credDir), []);
   });
 
+  it('a .top removed before the renewal gets no token (TOKEN_NOT_FOUND), and nothing is created', async () => {
+    const provider = createLocalProvider(localConfig(dir));
+    const ctx = providerContext(credDir);
+    await provider.prepare?.(ctx);
+    await mkdir(join(credDir, 'gone'));
+    await assert.rejects(provider.renew(ref('gone', 'scitokens'), ctx), {
+      code: 'TOKEN_NOT_FOUND',
+      message: /gone\/scitokens\.top is gone/,
+    });
+    await assert.rejects(provider.renew(ref('nobody', 'scitokens'), ctx), { code: 'TOKEN_NOT_FOUND' });
+    const { readdir } = await import('node:fs/promises');
+    assert.deepEqual(await readdir(join(credDir, 'gone')), []);
+    await assert.rejects(stat(join(credDir, 'nobody')), { code: 'ENOENT' });
+  });
+
   it('{{ and }} are literal braces, as in the Python str.format the credmon uses', async () => {
     const { token } = await mint({ authzTemplate: 'read:/u/{username}/{{x}}' });
     assert.equal(decodeToken(token).claims.scope, 'read:/u/alice/{x}');
