@@ -129,14 +129,19 @@ describe('credmon engine with local, client-credentials and OAuth2 providers in 
       text(),
       /generated a new ES256 key pair .* publish the public key at https:\/\/ap\.example\.org/,
     );
-    const secrets = [...issuer.issuedSecrets(), CLIENT_SECRET, ROBOT_SECRET];
+    // The site's private key (its base64 lines) appears nowhere but in its own file.
+    const keyLines = (await readFile(config.local[0]?.privateKeyPath as string, 'utf8'))
+      .split('\n')
+      .filter((l) => l.length > 20 && !l.startsWith('-----'));
+    const secrets = [...issuer.issuedSecrets(), CLIENT_SECRET, ROBOT_SECRET, ...keyLines];
     assert.deepEqual(leaksIn(text(), secrets), []);
     for (const u of users)
       for (const f of await readdir(join(cd.path, u))) {
         const body = await readFile(join(cd.path, u, f), 'utf8');
-        assert.ok(
-          !body.includes(ROBOT_SECRET) && !body.includes(CLIENT_SECRET),
-          `${u}/${f} holds a client secret`,
+        assert.deepEqual(
+          leaksIn(body, [ROBOT_SECRET, CLIENT_SECRET, ...keyLines]),
+          [],
+          `${u}/${f} holds a secret`,
         );
       }
   });
