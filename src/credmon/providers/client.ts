@@ -158,7 +158,7 @@ export function createClientProvider(
     return new Secret(value);
   }
 
-  async function request(user: string, scope: string[], ctx: ProviderContext): Promise<Issued> {
+  async function request(scope: string[], ctx: ProviderContext): Promise<Issued> {
     const clientSecret = await readSecret(ctx);
     const reqCtx = { timeoutSeconds, signal: ctx.signal, fetch: ctx.fetch };
     const oidc = await import('../../oidc/index.js');
@@ -180,7 +180,7 @@ export function createClientProvider(
         reqCtx,
       );
     } catch (err) {
-      throw explain(err, config, user);
+      throw explain(err, config);
     }
     const token = response.accessToken.reveal();
     ctx.log.addSecret(token);
@@ -193,7 +193,8 @@ export function createClientProvider(
     }
     const expiresAt =
       expiryOf(response, claims, now) ?? now + (config.lifetimeSeconds ?? DEFAULT_CLIENT_TOKEN_LIFETIME);
-    const expiresIn = Math.max(0, expiresAt - now);
+    // What the issuer said, as the Python credmon writes it; else what the token or the knob says.
+    const expiresIn = response.expiresIn ?? Math.max(0, expiresAt - now);
     const text = config.useJson
       ? JSON.stringify({ access_token: token, expires_in: expiresIn })
       : `${token}\n`;
@@ -201,7 +202,7 @@ export function createClientProvider(
   }
 
   /** One request for every user asking the same thing while the last answer is fresh. */
-  function issued(user: string, scope: string[], ctx: ProviderContext): Promise<Issued> {
+  function issued(scope: string[], ctx: ProviderContext): Promise<Issued> {
     const key = JSON.stringify([scope, config.audience]);
     const now = Math.floor(ctx.clock() / 1000);
     const known = shared.get(key);
@@ -216,7 +217,7 @@ export function createClientProvider(
     return fresh();
 
     function fresh(): Promise<Issued> {
-      const p = request(user, scope, ctx);
+      const p = request(scope, ctx);
       shared.set(key, p);
       p.catch(() => {
         if (shared.get(key) === p) shared.delete(key);
@@ -249,7 +250,7 @@ export function createClientProvider(
       await checkTopPresent(ctx.credDir, ref);
       const groups = mapfile === undefined ? [] : await mapfile.groupsOf(ref.user);
       const scope = clientScopeFor(config, ref.user, groups);
-      const t = await issued(ref.user, scope, ctx);
+      const t = await issued(scope, ctx);
       await writeCredFile(ctx.credDir, ref.user, ref.cred.name, 'use', t.text);
       return { expiresAt: t.expiresAt, issuedAt: t.issuedAt };
     },
@@ -257,8 +258,9 @@ export function createClientProvider(
 }
 
 /** The token request's failure, said for this provider; codes, HTTP status and Retry-After kept. */
-function explain(err: unknown, config: ClientProviderConfig, user: string): TokenwardenError {
-  const what = `client credentials for provider ${config.name} (user ${user})`;
+function explain(err: unknown, config: ClientProviderConfig): TokenwardenError {
+  // No user named: one request may serve several users (the credmon's log line names each).
+  const what = `client credentials for provider ${config.name}`;
   if (err instanceof OAuthError) {
     const hint =
       err.error === 'invalid_client' || err.error === 'unauthorized_client'

@@ -182,7 +182,7 @@ describe('credmon engine with local, client-credentials and OAuth2 providers in 
         await storeLocalCred(cd, u, 'robot');
       }
       const { log, text } = memoryLog();
-      credmon = createCredmon({ config, log, providers, callTimeoutMs: 500 });
+      credmon = createCredmon({ config, log, providers, callTimeoutMs: 1500 });
       await credmon.start();
       // First pass: the local tokens are written, the robot ones timed out.
       for (const u of ['alice', 'bob']) {
