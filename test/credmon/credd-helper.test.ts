@@ -193,6 +193,8 @@ describe('the CredD on disk (test helper)', () => {
     await symlink(path, join(dir.path, 'l'));
     assert.ok((await lstat(join(dir.path, 'l'))).isSymbolicLink());
     await assert.rejects(readSecureFile(join(dir.path, 'l')), /symbolic link/);
+    await chmod(path, 0o400);
+    assert.equal((await readSecureFile(join(dir.path, 'l'), { followSymlinks: true })).toString(), 'x');
     await assert.rejects(readSecureFile(dir.path, { trustCredentialDirectory: true }), /not a regular file/);
   });
 

@@ -68,12 +68,15 @@ async function groupId(name: string): Promise<number | undefined> {
 
 /** The gid of `condor`, creating the group when we are root and it is missing; undefined when neither. */
 async function condorGroup(name: string): Promise<number | undefined> {
-  const found = await groupId(name);
-  if (found !== undefined || !isRoot()) return found;
-  try {
-    execFileSync('groupadd', ['--system', name], { stdio: 'pipe' });
-  } catch {
-    // Another test created it first (groupadd exits 9), or groupadd is missing: look again below.
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const found = await groupId(name);
+    if (found !== undefined || !isRoot()) return found;
+    try {
+      execFileSync('groupadd', ['--system', name], { stdio: 'pipe' });
+    } catch {
+      // Another test process created it first (exit 9) or holds /etc/group's lock (exit 10): look again.
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
   return groupId(name);
 }
@@ -379,19 +382,28 @@ export async function waitForCredmonComplete(
 }
 
 /**
- * Reads a file as HTCondor's read_secure_file does for the shadow and the starter: opened without
- * following a final symlink, a regular file, owned by `opts.owner` (default: our real uid, root under
- * condor_master), no group or other permission bits, not modified while read. With
+ * Reads a file as HTCondor's read_secure_file does for the shadow and the starter: a regular file,
+ * owned by `opts.owner` (default: our real uid, root under condor_master), no group or other permission
+ * bits, not modified while read. With
  * `trustCredentialDirectory` the owner and mode checks are skipped (TRUST_CREDENTIAL_DIRECTORY). Throws
  * an Error saying which rule failed.
  */
 export async function readSecureFile(
   path: string,
-  opts: { trustCredentialDirectory?: boolean; owner?: number; checkOwner?: boolean } = {},
+  opts: {
+    trustCredentialDirectory?: boolean;
+    owner?: number;
+    checkOwner?: boolean;
+    followSymlinks?: boolean;
+  } = {},
 ): Promise<Buffer> {
-  const link = await lstat(path);
-  if (link.isSymbolicLink()) throw new Error(`read_secure_file(${path}): is a symbolic link`);
-  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  // HTCondor opens with safe_fopen_wrapper_follow, which follows a final symlink; by default this check
+  // is stricter and refuses one, since the credmon never writes a link (followSymlinks: HTCondor's rule).
+  if (!opts.followSymlinks) {
+    const link = await lstat(path);
+    if (link.isSymbolicLink()) throw new Error(`read_secure_file(${path}): is a symbolic link`);
+  }
+  const fh = await open(path, constants.O_RDONLY | (opts.followSymlinks ? 0 : constants.O_NOFOLLOW));
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw new Error(`read_secure_file(${path}): not a regular file`);

@@ -1,5 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { arch, hostname, userInfo } from 'node:os';
+import { resolve } from 'node:path';
 import { configProblem } from './errors.js';
 
 /** Where HTCondor looks for its first configuration file when CONDOR_CONFIG is not set (Unix). */
@@ -45,14 +46,15 @@ export async function homeOf(user: string, passwd = '/etc/passwd'): Promise<stri
  * /usr/local/etc/condor_config, ~condor/condor_config that exists. A command (`CMD|`) is refused.
  */
 export async function locateCondorConfig(opts: LocateCondorConfigOptions): Promise<LocatedConfig> {
-  const check = async (path: string, how: string): Promise<LocatedConfig> => {
-    if (path.trim().endsWith('|'))
+  const check = async (given: string, how: string): Promise<LocatedConfig> => {
+    if (given.trim().endsWith('|'))
       throw configProblem(
         how,
         'the configuration is a command: tokenwarden does not run commands to read its configuration',
         'write its output to a file and name that file',
       );
-    if (path === '/dev/null') return { source: undefined, how };
+    if (given === '/dev/null') return { source: undefined, how };
+    const path = resolve(given);
     if (!(await isFile(path)))
       throw configProblem(
         how,

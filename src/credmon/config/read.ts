@@ -99,6 +99,17 @@ class Reader {
     }
   }
 
+  /** param() of a knob the reader itself needs, a bad macro in it reported where the knob was set. */
+  paramAt(name: string, from: string): string | undefined {
+    try {
+      return this.table.param(name);
+    } catch (err) {
+      if (err instanceof ExpandError)
+        throw configProblem(this.table.where(name) ?? from, `${name}: ${err.message}`);
+      throw err;
+    }
+  }
+
   /** Reads one file (or, for `include : DIR`, each file of a directory) into the table. */
   async readSource(path: string, depth: number, required: boolean, from: string): Promise<void> {
     if (depth > MAX_INCLUDE_DEPTH)
@@ -172,7 +183,7 @@ class Reader {
     } catch {
       return []; // HTCondor skips a directory it cannot list, silently.
     }
-    const source = this.table.param('LOCAL_CONFIG_DIR_EXCLUDE_REGEXP');
+    const source = this.paramAt('LOCAL_CONFIG_DIR_EXCLUDE_REGEXP', from);
     let exclude: RegExp | undefined;
     if (source !== undefined) {
       try {
@@ -469,8 +480,10 @@ class Reader {
 
   /** LOCAL_CONFIG_DIR, then LOCAL_CONFIG_FILE, then LOCAL_CONFIG_DIR again if those changed it (condor_config.cpp). */
   async readLocals(): Promise<void> {
-    const required = parseCondorBool(this.table.param('REQUIRE_LOCAL_CONFIG_FILE') ?? 'true') ?? true;
-    const dirs = this.table.param('LOCAL_CONFIG_DIR');
+    const required =
+      parseCondorBool(this.paramAt('REQUIRE_LOCAL_CONFIG_FILE', 'REQUIRE_LOCAL_CONFIG_FILE') ?? 'true') ??
+      true;
+    const dirs = this.paramAt('LOCAL_CONFIG_DIR', 'LOCAL_CONFIG_DIR');
     const readDirs = async (list: string) => {
       for (const dir of list.split(/[\s,]+/).filter(Boolean)) {
         const from = `${this.table.where('LOCAL_CONFIG_DIR') ?? 'LOCAL_CONFIG_DIR'}`;
@@ -479,7 +492,7 @@ class Reader {
       }
     };
     if (dirs !== undefined) await readDirs(dirs);
-    const files = this.table.param('LOCAL_CONFIG_FILE');
+    const files = this.paramAt('LOCAL_CONFIG_FILE', 'LOCAL_CONFIG_FILE');
     if (files !== undefined) {
       const from = this.table.where('LOCAL_CONFIG_FILE') ?? 'LOCAL_CONFIG_FILE';
       if (files.trim().endsWith('|'))
@@ -491,7 +504,7 @@ class Reader {
       for (const file of files.split(/[\s,]+/).filter(Boolean))
         await this.readSource(this.absolute(file), 1, required, from);
     }
-    const again = this.table.param('LOCAL_CONFIG_DIR');
+    const again = this.paramAt('LOCAL_CONFIG_DIR', 'LOCAL_CONFIG_DIR');
     if (again !== undefined && again !== dirs) await readDirs(again);
   }
 

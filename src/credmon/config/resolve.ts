@@ -155,11 +155,17 @@ class Resolver {
     try {
       u = new URL(v);
     } catch {
-      this.problem(knob, `${JSON.stringify(v)} is not a URL`, 'write an https:// URL');
+      this.problem(knob, `${showUrl(v)} is not a URL`, 'write an https:// URL');
       return v;
     }
     if (u.protocol !== 'https:' && u.protocol !== 'http:')
-      this.problem(knob, `${JSON.stringify(v)} is not an http(s) URL`, 'write an https:// URL');
+      this.problem(knob, `${showUrl(v)} is not an http(s) URL`, 'write an https:// URL');
+    else if (u.username || u.password)
+      this.problem(
+        knob,
+        'must not hold credentials (user:password@)',
+        'put secrets in a file a knob names, not in a URL',
+      );
     return v;
   }
 
@@ -171,6 +177,11 @@ class Resolver {
   ): { value: string; knob: string } | undefined {
     return this.first([`${kind}_CREDMON_${name}_${knob}`, `${kind}_CREDMON_${knob}`]);
   }
+}
+
+/** A URL for a message: quoted, unless it may hold credentials (`user:password@`), which are never shown. */
+function showUrl(v: string): string {
+  return v.includes('@') ? 'the URL given (not shown: it may hold credentials)' : JSON.stringify(v);
 }
 
 /** The placeholders of a `str.format` template (`{username}`), to refuse the ones the credmon cannot fill. */
@@ -493,7 +504,7 @@ export function resolveCredmonConfig(
     } catch {
       r.problem(
         'CREDMON_WEB_PREFIX',
-        `${JSON.stringify(webPrefix)} is not a URL`,
+        `${showUrl(webPrefix)} is not a URL`,
         'write https://HOST[/PATH], without a trailing /',
       );
     }
@@ -501,7 +512,7 @@ export function resolveCredmonConfig(
       if (u.protocol !== 'https:' && u.protocol !== 'http:')
         r.problem(
           'CREDMON_WEB_PREFIX',
-          `${JSON.stringify(webPrefix)} is not an http(s) URL`,
+          `${showUrl(webPrefix)} is not an http(s) URL`,
           'write https://HOST[/PATH]',
         );
       else if (u.search || u.hash || u.username || u.password)

@@ -292,6 +292,10 @@ JRD @=end
       ['include sometimes : /x\n', ':1: unexpected word "sometimes" after "include"'],
       ['include :\n', ':1: "include :" names no file'],
       ['A = $(B)\nB = $(A)\ninclude : $(A)\n', ':3: include: $(A) refers to itself: A -> B -> A'],
+      [
+        'LOCAL_CONFIG_DIR = $(X)\nX = $(LOCAL_CONFIG_DIR)\n',
+        ':1: LOCAL_CONFIG_DIR: $(LOCAL_CONFIG_DIR) refers to itself: LOCAL_CONFIG_DIR -> X -> LOCAL_CONFIG_DIR',
+      ],
     ];
     for (const [text, expected] of cases) {
       await writeFile(file, text);
@@ -375,6 +379,8 @@ describe('finding the first configuration file', () => {
       '~condor/condor_config comes last',
     );
     assert.equal((await locateCondorConfig({ env: { CONDOR_CONFIG: '/dev/null' } })).source, undefined);
+    const relative = await locateCondorConfig({ cliPath: 'package.json', env: {} });
+    assert.equal(relative.source, join(process.cwd(), 'package.json'), 'a relative path is made absolute');
   });
 
   it('stops at a CONDOR_CONFIG that cannot be read instead of looking further, and refuses commands', async () => {

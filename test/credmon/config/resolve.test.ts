@@ -368,6 +368,17 @@ BOX_RETURN_URL_SUFFIX = return/box
     assert.match(err.hint ?? '', /use feature : OAUTH/);
   });
 
+  it('never shows a URL that may hold credentials', async () => {
+    const lines = await problems(
+      `${BASE}BOX_CLIENT_ID = b\nBOX_TOKEN_URL = https://u:hunter2@issuer.example/token\nBOX_ISSUER = ftp://u:hunter2@x\n`,
+    );
+    assert.deepEqual(lines, [
+      '2 problems in the HTCondor configuration:',
+      'CFG:3: BOX_TOKEN_URL: must not hold credentials (user:password@)',
+      'CFG:4: BOX_ISSUER: the URL given (not shown: it may hold credentials) is not an http(s) URL',
+    ]);
+  });
+
   it('refuses relative paths given on the command line and a macro cycle in a knob it reads', async () => {
     const lines = await problems(
       `${BASE}LOCAL_CREDMON_PROVIDER_NAMES = $(A)\nA = $(B)\nB = $(LOCAL_CREDMON_PROVIDER_NAMES)\n`,
