@@ -14,6 +14,7 @@ import type {
   StatusSnapshot,
 } from '../web/status-model.js';
 import { computeWarnings } from '../web/warnings.js';
+import { findProviderConfig } from './config/index.js';
 import type { CredmonConfig } from './config/types.js';
 import {
   COMPLETE_FILE,
@@ -151,24 +152,15 @@ export function createCredmon(options: CredmonOptions): Credmon {
   const providers = new Map<string, CredentialProvider>();
   for (const p of config.oauth2) providers.set(keyOf('oauth2', p.name), createOAuth2Provider(p));
   for (const p of options.providers ?? []) providers.set(keyOf(p.kind, p.name), p);
-  const localNames = new Set(config.local.map((p) => p.name));
-  const clientNames = new Set(config.client.map((p) => p.name));
-  const oauth2Allowed = (name: string) =>
-    config.oauth2ProviderNames === '*' ||
-    config.oauth2ProviderNames.some((n) => n.toUpperCase() === name.toUpperCase());
-
-  /** The provider of a credential, as start_credmon_process assigns them, or why there is none. */
+  /** The provider of a credential, as start_credmon_process assigns them (findProviderConfig), or why there is none. */
   const providerFor = (name: string): CredentialProvider | string => {
-    const kind = localNames.has(name)
-      ? 'local'
-      : clientNames.has(name)
-        ? 'client'
-        : oauth2Allowed(name) && providers.has(keyOf('oauth2', name))
-          ? 'oauth2'
-          : undefined;
-    if (kind === undefined)
+    const found = findProviderConfig(config, name);
+    if (found === undefined)
       return `no provider named ${name} is configured (${name}_CLIENT_ID, LOCAL_CREDMON_PROVIDER_NAMES, CLIENT_CREDMON_PROVIDER_NAMES)`;
-    return providers.get(keyOf(kind, name)) ?? `the ${kind} provider ${name} is not available in this build`;
+    return (
+      providers.get(keyOf(found.kind, found.name)) ??
+      `the ${found.kind} provider ${found.name} is not available in this build`
+    );
   };
 
   const entries = new Map<string, Entry>();
@@ -713,11 +705,8 @@ export function createCredmon(options: CredmonOptions): Credmon {
       await checkCredDir(credDir);
       await markIncomplete(credDir);
       await writePidFile(credDir, options.pid ?? process.pid);
-      for (const p of new Set(
-        [...config.local, ...config.client, ...config.oauth2].map((c) => providerFor(c.name)),
-      )) {
-        if (typeof p !== 'string') await p.prepare?.({ credDir, log, clock, fetch: fetchImpl });
-      }
+      // Keys readable or created, secret files readable: a CONFIG_INVALID here is exit 99.
+      for (const p of providers.values()) await p.prepare?.({ credDir, log, clock, fetch: fetchImpl });
       log.emit({
         type: 'credmon.started',
         level: 'info',
