@@ -205,6 +205,7 @@ describe('credmon engine with the OAuth2 provider against the test issuer', () =
     closers.push(() => hung.close());
     hung.setFault('hang');
     const refresh = await loginRefreshToken(issuer, 'alice');
+    const kates = await loginRefreshToken(issuer, 'kate');
     await storeCred(cd, 'alice', 'myissuer', { refresh_token: refresh, scopes: SCOPES });
     await storeCred(cd, 'erin', 'slow', { refresh_token: 'a-token-the-hung-issuer-never-answers' });
     // What a pass must skip without stopping: .top not JSON, oversized, a symlink, bad names.
@@ -224,7 +225,7 @@ describe('credmon engine with the OAuth2 provider against the test issuer', () =
         oauth2: [oauth2Provider('myissuer', issuer, secretFile), oauth2Provider('slow', hung, secretFile)],
       }),
       log,
-      callTimeoutMs: 1500,
+      callTimeoutMs: 3000,
     });
     let started = false;
     const starting = credmon.start().then(() => {
@@ -232,6 +233,11 @@ describe('credmon engine with the OAuth2 provider against the test issuer', () =
     });
     await waitForFile(credPath(cd, 'alice', 'myissuer', 'use'), 0, 10_000);
     assert.equal(started, false, 'alice renewed while the hung issuer still holds erin');
+    // The CredD stores a new login meanwhile and signals: served at once, not after erin's deadline.
+    await storeCred(cd, 'kate', 'myissuer', { refresh_token: kates, scopes: SCOPES });
+    void credmon.rescan('SIGHUP');
+    await waitForFile(credPath(cd, 'kate', 'myissuer', 'use'), 0, 10_000);
+    assert.equal(started, false, 'kate renewed while the hung issuer still holds erin');
     await starting;
     const rows = new Map(credmon.snapshot().rows.map((r) => [r.id, r]));
     assert.equal(rows.get('alice/myissuer')?.state, 'ok');
