@@ -269,6 +269,34 @@ describe('credmon engine with the OAuth2 provider against the test issuer', () =
     assert.deepEqual(leaksIn(out, [...issuer.issuedSecrets(), CLIENT_SECRET]), []);
   });
 
+  it('two credmons on one credential never send one refresh token twice (flock on .top): the grant survives', async () => {
+    const refreshes = await Promise.all(['alice', 'bob', 'carol'].map((u) => loginRefreshToken(issuer, u)));
+    for (const [i, user] of ['alice', 'bob', 'carol'].entries())
+      await storeCred(cd, user, 'myissuer', { refresh_token: refreshes[i] as string, scopes: SCOPES });
+    issuer.setFault('slow');
+    const { log } = memoryLog();
+    const a = createCredmon({ config: config(), log, pid: 1 });
+    const b = createCredmon({ config: config(), log, pid: 2 });
+    closers.push(
+      () => a.close(),
+      () => b.close(),
+    );
+    await Promise.all([a.start(), b.start()]);
+    issuer.setFault('none');
+    assert.equal(issuer.stats().revokedGrants, 0, 'no reuse detected');
+    assert.equal(issuer.stats().tokenErrors.invalid_grant ?? 0, 0);
+    for (const user of ['alice', 'bob', 'carol']) {
+      await readSecureFile(credPath(cd, user, 'myissuer', 'use'));
+      // The refresh token left in .top is the live one: it refreshes once more.
+      const top = JSON.parse(await readFile(credPath(cd, user, 'myissuer', 'top'), 'utf8'));
+      assert.equal(
+        issuer.refreshTokenConsumedAt(top.refresh_token),
+        undefined,
+        `${user}: .top holds the newest`,
+      );
+    }
+  });
+
   it('close() lets a refresh in flight finish and save its rotation; past the drain deadline it is aborted, nothing written', async () => {
     const refresh = await loginRefreshToken(issuer, 'alice');
     await storeCred(cd, 'alice', 'myissuer', { refresh_token: refresh, scopes: SCOPES });
