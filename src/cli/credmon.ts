@@ -36,8 +36,9 @@ Logs to CREDMON_OAUTH_LOG (or --log-file; <NAME>_LOG for --name NAME), one line 
 also prints them on stderr, --debug adds the debug events. HTTP (--listen, none by default): a status
 page at /, /api/status, /metrics, /healthz, /readyz (ready after the first full pass); an address that
 cannot be listened on is logged and the credmon keeps renewing.
-Exit status: 0 stopped by a signal; 99 the configuration or the credential directory is wrong (the
-master does not restart it); 44 the log file cannot be opened (without --verbose); 70 a bug.`,
+The credmon's exit statuses, before the general table below: 0 stopped by SIGTERM, SIGINT or SIGQUIT;
+99 the configuration, the credential directory or a provider's key or secret file is wrong (the
+master does not restart it); 44 the log file cannot be opened (without --verbose).`,
   options: {
     name: {
       type: 'string',

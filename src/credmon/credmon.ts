@@ -14,6 +14,7 @@ import type {
   StatusSnapshot,
 } from '../web/status-model.js';
 import { computeWarnings } from '../web/warnings.js';
+import { findProviderConfig } from './config/index.js';
 import type { CredmonConfig } from './config/types.js';
 import {
   COMPLETE_FILE,
@@ -96,6 +97,10 @@ export interface Credmon {
 export const STALE_KEY_FILE_MS = 12 * 3600 * 1000;
 /** Users listed between two yields to the event loop during a pass. */
 const USERS_PER_SLICE = 512;
+/** Every this many periodic passes, one lists every user directory, changed or not. */
+const DEEP_PASS_EVERY = 10;
+/** Credentials read at once after a pass found them new or changed. */
+const LOOK_CONCURRENCY = 16;
 /** Longest setTimeout delay (2^31 − 1 ms). */
 const MAX_TIMER_MS = 2_147_483_647;
 /** Errors about the credential itself: not retried until one of its files changes. */
@@ -151,24 +156,15 @@ export function createCredmon(options: CredmonOptions): Credmon {
   const providers = new Map<string, CredentialProvider>();
   for (const p of config.oauth2) providers.set(keyOf('oauth2', p.name), createOAuth2Provider(p));
   for (const p of options.providers ?? []) providers.set(keyOf(p.kind, p.name), p);
-  const localNames = new Set(config.local.map((p) => p.name));
-  const clientNames = new Set(config.client.map((p) => p.name));
-  const oauth2Allowed = (name: string) =>
-    config.oauth2ProviderNames === '*' ||
-    config.oauth2ProviderNames.some((n) => n.toUpperCase() === name.toUpperCase());
-
-  /** The provider of a credential, as start_credmon_process assigns them, or why there is none. */
+  /** The provider of a credential, as start_credmon_process assigns them (findProviderConfig), or why there is none. */
   const providerFor = (name: string): CredentialProvider | string => {
-    const kind = localNames.has(name)
-      ? 'local'
-      : clientNames.has(name)
-        ? 'client'
-        : oauth2Allowed(name) && providers.has(keyOf('oauth2', name))
-          ? 'oauth2'
-          : undefined;
-    if (kind === undefined)
+    const found = findProviderConfig(config, name);
+    if (found === undefined)
       return `no provider named ${name} is configured (${name}_CLIENT_ID, LOCAL_CREDMON_PROVIDER_NAMES, CLIENT_CREDMON_PROVIDER_NAMES)`;
-    return providers.get(keyOf(kind, name)) ?? `the ${kind} provider ${name} is not available in this build`;
+    return (
+      providers.get(keyOf(found.kind, found.name)) ??
+      `the ${found.kind} provider ${found.name} is not available in this build`
+    );
   };
 
   const entries = new Map<string, Entry>();
@@ -184,8 +180,11 @@ export function createCredmon(options: CredmonOptions): Credmon {
   let dueTimer: NodeJS.Timeout | undefined;
   let dueTimerAt = Number.POSITIVE_INFINITY;
   let scanTimer: NodeJS.Timeout | undefined;
-  let scanning: Promise<void> | undefined;
-  let scanAgain = false;
+  let listingTail: Promise<unknown> = Promise.resolve();
+  let queuedPass: { deep: boolean; done: Promise<void> } | undefined;
+  let periodic = 0;
+  /** Each user directory as last listed: its identity and the credentials found in it. */
+  const userDirs = new Map<string, { id: string; keys: Set<string> }>();
 
   const skipOnce = (path: string, reason: string, user?: string, cred?: string) => {
     if (skipped.get(path) === reason) return;
@@ -452,8 +451,14 @@ export function createCredmon(options: CredmonOptions): Credmon {
     schedule(entry, at);
   };
 
-  /** Lists the credential directory once; returns the entries due now. */
-  const pass = async (): Promise<void> => {
+  /**
+   * Lists the credential directory once and queues what is due; returns the attempts the pass waits
+   * for before `CREDMON_COMPLETE`. A quick pass lists only the user directories whose identity (inode,
+   * mtime, ctime) changed since they were last listed: the CredD and the web app add a credential by
+   * renaming a file into the user's directory, which changes it. A deep pass lists every one (at
+   * start, and every DEEP_PASS_EVERY periodic passes, for a file edited in place).
+   */
+  const list = async (deep: boolean): Promise<Promise<void>[]> => {
     const started = clock();
     generation++;
     const gen = generation;
@@ -465,11 +470,13 @@ export function createCredmon(options: CredmonOptions): Credmon {
         credDir,
         `cannot list the credential directory: ${(err as NodeJS.ErrnoException).code ?? err}`,
       );
-      return;
+      return [];
     }
     skipped.delete(credDir);
     const changed: Entry[] = [];
     let users = 0;
+    let listed = 0;
+    const seenUsers = new Set<string>();
     for (const d of top) {
       const name = d.name;
       if (name === PID_FILE || name === COMPLETE_FILE || name === SESSION_KEY_FILE) continue;
@@ -487,9 +494,24 @@ export function createCredmon(options: CredmonOptions): Credmon {
         skipOnce(join(credDir, name), 'not a valid user name');
         continue;
       }
-      listUser(name, gen, changed);
-      if (++users % USERS_PER_SLICE === 0) await yieldToLoop();
+      seenUsers.add(name);
+      // Taken before the listing: a change made while it runs makes the next pass list it again.
+      const dirId = idOf(statOf(join(credDir, name)));
+      const known = userDirs.get(name);
+      if (!deep && known !== undefined && known.id === dirId) {
+        for (const key of known.keys) {
+          const entry = entries.get(key);
+          if (entry !== undefined) entry.seen = gen;
+        }
+      } else {
+        const keys = new Set<string>();
+        listUser(name, gen, changed, keys);
+        userDirs.set(name, { id: dirId, keys });
+        if (++listed % USERS_PER_SLICE === 0) await yieldToLoop();
+      }
+      if (++users % (USERS_PER_SLICE * 8) === 0) await yieldToLoop();
     }
+    for (const user of userDirs.keys()) if (!seenUsers.has(user)) userDirs.delete(user);
     for (const [key, entry] of entries) {
       if (entry.seen !== gen) {
         // Its .top (or the whole user directory) is gone: forget it, delete nothing.
@@ -497,26 +519,28 @@ export function createCredmon(options: CredmonOptions): Credmon {
         entries.delete(key);
       }
     }
-    for (const entry of changed) {
-      if (entry.running) entry.dirty = true;
-      else await look(entry);
-    }
+    // Read what changed, a few at a time (each reads a .use and, for OAuth2, a .meta).
+    let next = 0;
+    const lookers = Array.from({ length: Math.min(LOOK_CONCURRENCY, changed.length) }, async () => {
+      while (next < changed.length) {
+        const entry = changed[next++] as Entry;
+        if (entry.running) entry.dirty = true;
+        else await look(entry).catch(() => undefined);
+      }
+    });
+    await Promise.all(lookers);
     const now = clock();
     const due: Promise<void>[] = [];
     for (;;) {
-      const next = heap.peek();
-      if (next === undefined || next.at > now) break;
+      const item = heap.peek();
+      if (item === undefined || item.at > now) break;
       heap.pop();
-      const entry = entries.get(next.key);
-      if (entry === undefined || entry.version !== next.version) continue;
+      const entry = entries.get(item.key);
+      if (entry === undefined || entry.version !== item.version) continue;
       due.push(enqueue(entry));
     }
     for (const entry of entries.values()) if (entry.attempt !== undefined) due.push(entry.attempt);
     armTimer();
-    await Promise.all(due);
-    if (closed) return;
-    await markComplete(credDir);
-    firstPassDone = true;
     log.emit({
       type: 'credmon.scanned',
       level: 'debug',
@@ -524,9 +548,10 @@ export function createCredmon(options: CredmonOptions): Credmon {
       due: due.length,
       ms: Math.round(clock() - started),
     });
+    return due;
   };
 
-  const listUser = (user: string, gen: number, changed: Entry[]) => {
+  const listUser = (user: string, gen: number, changed: Entry[], keys: Set<string>) => {
     const dir = join(credDir, user);
     let files: Dirent[];
     try {
@@ -567,6 +592,7 @@ export function createCredmon(options: CredmonOptions): Credmon {
         continue;
       }
       const key = `${user}/${stem}`;
+      keys.add(key);
       let entry = entries.get(key);
       if (entry !== undefined && entry.provider !== provider) {
         entry.version++;
@@ -625,24 +651,40 @@ export function createCredmon(options: CredmonOptions): Credmon {
     }
   };
 
-  const runPass = (): Promise<void> => {
+  /**
+   * One pass: listings run one at a time (a request while one is queued joins it), and a pass resolves
+   * once every attempt it found due has ended and `CREDMON_COMPLETE` is touched. Waiting for those
+   * attempts never holds up the next listing, so a SIGHUP is served at once even while a hung issuer
+   * holds a renewal until its deadline.
+   */
+  const runPass = (deep: boolean): Promise<void> => {
     if (closed) return Promise.resolve();
-    if (scanning !== undefined) {
-      scanAgain = true;
-      return scanning;
+    if (queuedPass !== undefined) {
+      queuedPass.deep ||= deep;
+      return queuedPass.done;
     }
-    scanning = (async () => {
+    const slot: { deep: boolean; done: Promise<void> } = { deep, done: Promise.resolve() };
+    const listed = listingTail.then(async () => {
+      if (queuedPass === slot) queuedPass = undefined;
+      if (closed) return [];
       try {
-        do {
-          scanAgain = false;
-          await pass();
-        } while (scanAgain && !closed);
+        return await list(slot.deep);
       } finally {
-        scanning = undefined;
         armScan();
       }
-    })();
-    return scanning;
+    });
+    listingTail = listed.then(
+      () => undefined,
+      () => undefined,
+    );
+    slot.done = listed.then(async (due) => {
+      await Promise.all(due);
+      if (closed) return;
+      await markComplete(credDir);
+      firstPassDone = true;
+    });
+    queuedPass = slot;
+    return slot.done;
   };
 
   const armScan = () => {
@@ -650,7 +692,10 @@ export function createCredmon(options: CredmonOptions): Credmon {
     if (scanTimer !== undefined) clearTimeout(scanTimer);
     scanTimer = setTimeout(() => {
       scanTimer = undefined;
-      runPass().catch((err: unknown) => skipOnce(credDir, `a pass failed: ${(err as Error).message}`));
+      periodic++;
+      runPass(periodic % DEEP_PASS_EVERY === 0).catch((err: unknown) =>
+        skipOnce(credDir, `a pass failed: ${(err as Error).message}`),
+      );
     }, config.scanIntervalSeconds * 1000);
     scanTimer.unref?.();
   };
@@ -713,11 +758,8 @@ export function createCredmon(options: CredmonOptions): Credmon {
       await checkCredDir(credDir);
       await markIncomplete(credDir);
       await writePidFile(credDir, options.pid ?? process.pid);
-      for (const p of new Set(
-        [...config.local, ...config.client, ...config.oauth2].map((c) => providerFor(c.name)),
-      )) {
-        if (typeof p !== 'string') await p.prepare?.({ credDir, log, clock, fetch: fetchImpl });
-      }
+      // Keys readable or created, secret files readable: a CONFIG_INVALID here is exit 99.
+      for (const p of providers.values()) await p.prepare?.({ credDir, log, clock, fetch: fetchImpl });
       log.emit({
         type: 'credmon.started',
         level: 'info',
@@ -725,11 +767,11 @@ export function createCredmon(options: CredmonOptions): Credmon {
         providers: `oauth2=${config.oauth2.length} local=${config.local.length} client=${config.client.length}`,
         pid: options.pid ?? process.pid,
       });
-      await runPass();
+      await runPass(true);
     },
     async rescan(reason = 'SIGHUP') {
       log.emit({ type: 'credmon.rescan', level: 'debug', reason });
-      await runPass();
+      await runPass(false);
     },
     close() {
       closing ??= (async () => {
@@ -739,7 +781,7 @@ export function createCredmon(options: CredmonOptions): Credmon {
         queue.clear();
         for (const entry of entries.values()) if (entry.queued) finishAttempt(entry);
         await drainNow();
-        await scanning?.catch(() => undefined);
+        await listingTail;
       })();
       return closing;
     },

@@ -205,6 +205,7 @@ describe('credmon engine with the OAuth2 provider against the test issuer', () =
     closers.push(() => hung.close());
     hung.setFault('hang');
     const refresh = await loginRefreshToken(issuer, 'alice');
+    const kates = await loginRefreshToken(issuer, 'kate');
     await storeCred(cd, 'alice', 'myissuer', { refresh_token: refresh, scopes: SCOPES });
     await storeCred(cd, 'erin', 'slow', { refresh_token: 'a-token-the-hung-issuer-never-answers' });
     // What a pass must skip without stopping: .top not JSON, oversized, a symlink, bad names.
@@ -224,7 +225,7 @@ describe('credmon engine with the OAuth2 provider against the test issuer', () =
         oauth2: [oauth2Provider('myissuer', issuer, secretFile), oauth2Provider('slow', hung, secretFile)],
       }),
       log,
-      callTimeoutMs: 1500,
+      callTimeoutMs: 3000,
     });
     let started = false;
     const starting = credmon.start().then(() => {
@@ -232,6 +233,11 @@ describe('credmon engine with the OAuth2 provider against the test issuer', () =
     });
     await waitForFile(credPath(cd, 'alice', 'myissuer', 'use'), 0, 10_000);
     assert.equal(started, false, 'alice renewed while the hung issuer still holds erin');
+    // The CredD stores a new login meanwhile and signals: served at once, not after erin's deadline.
+    await storeCred(cd, 'kate', 'myissuer', { refresh_token: kates, scopes: SCOPES });
+    void credmon.rescan('SIGHUP');
+    await waitForFile(credPath(cd, 'kate', 'myissuer', 'use'), 0, 10_000);
+    assert.equal(started, false, 'kate renewed while the hung issuer still holds erin');
     await starting;
     const rows = new Map(credmon.snapshot().rows.map((r) => [r.id, r]));
     assert.equal(rows.get('alice/myissuer')?.state, 'ok');
@@ -261,6 +267,34 @@ describe('credmon engine with the OAuth2 provider against the test issuer', () =
     const after = new Set(await walk(cd.path));
     for (const f of before) assert.ok(after.has(f), `${f} was deleted`);
     assert.deepEqual(leaksIn(out, [...issuer.issuedSecrets(), CLIENT_SECRET]), []);
+  });
+
+  it('two credmons on one credential never send one refresh token twice (flock on .top): the grant survives', async () => {
+    const refreshes = await Promise.all(['alice', 'bob', 'carol'].map((u) => loginRefreshToken(issuer, u)));
+    for (const [i, user] of ['alice', 'bob', 'carol'].entries())
+      await storeCred(cd, user, 'myissuer', { refresh_token: refreshes[i] as string, scopes: SCOPES });
+    issuer.setFault('slow');
+    const { log } = memoryLog();
+    const a = createCredmon({ config: config(), log, pid: 1 });
+    const b = createCredmon({ config: config(), log, pid: 2 });
+    closers.push(
+      () => a.close(),
+      () => b.close(),
+    );
+    await Promise.all([a.start(), b.start()]);
+    issuer.setFault('none');
+    assert.equal(issuer.stats().revokedGrants, 0, 'no reuse detected');
+    assert.equal(issuer.stats().tokenErrors.invalid_grant ?? 0, 0);
+    for (const user of ['alice', 'bob', 'carol']) {
+      await readSecureFile(credPath(cd, user, 'myissuer', 'use'));
+      // The refresh token left in .top is the live one: it refreshes once more.
+      const top = JSON.parse(await readFile(credPath(cd, user, 'myissuer', 'top'), 'utf8'));
+      assert.equal(
+        issuer.refreshTokenConsumedAt(top.refresh_token),
+        undefined,
+        `${user}: .top holds the newest`,
+      );
+    }
   });
 
   it('close() lets a refresh in flight finish and save its rotation; past the drain deadline it is aborted, nothing written', async () => {
