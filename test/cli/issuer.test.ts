@@ -253,6 +253,46 @@ describe('tokenwarden issuer, credential-producer, inspect --verify', () => {
       ],
       [[...base, '--aud', 'x', '--listen', '1:2'], 2, 'issuer mint does not take --listen'],
       [['issuer', 'launch'], 2, 'issuer: unknown subcommand "launch": use keygen, serve or mint'],
+      [
+        [
+          'issuer',
+          'serve',
+          '--private-key',
+          join(dir, 'k.pem'),
+          '--private-key',
+          join(dir, 'k.pem'),
+          '--kid',
+          'a',
+          '--listen',
+          '127.0.0.1:0',
+        ],
+        2,
+        'issuer serve: 1 --kid for 2 --private-key: give one --kid per key, in the same order, or none',
+      ],
+      [
+        [
+          'issuer',
+          'serve',
+          '--private-key',
+          join(dir, 'k.pem'),
+          '--private-key',
+          join(dir, 'k.pem'),
+          '--listen',
+          '127.0.0.1:0',
+        ],
+        2,
+        `issuer serve: two keys have the kid ${kid}: each key needs its own`,
+      ],
+      [
+        ['issuer', 'serve', '--private-key', join(dir, 'k.pem'), '--listen', '0.0.0.0:0'],
+        3,
+        'refusing to serve plain HTTP on 0.0.0.0, which is not a loopback address',
+      ],
+      [
+        ['issuer', 'serve', '--private-key', join(dir, 'k.pem'), '--listen', 'localhost'],
+        2,
+        '--listen "localhost": give HOST:PORT',
+      ],
       [['issuer'], 2, 'issuer needs a subcommand: keygen, serve or mint'],
     ];
     for (const [args, code, message] of cases) {

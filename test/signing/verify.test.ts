@@ -281,3 +281,56 @@ describe('verifyToken against a misbehaving issuer', () => {
     assert.match(slow.failures[0]?.message ?? '', /no answer within 300 ms/);
   });
 });
+
+describe('the key cache when the issuer goes away', () => {
+  it('keeps verifying with known keys for up to 4 days, then says the keys cannot be fetched', async () => {
+    const server = createIssuerServer({ keys: [key], port: 0 });
+    const issuer = (await server.listen()).href.replace(/\/$/, '');
+    let now = Math.floor(Date.now() / 1000);
+    const cache = createJwksCache({ maxIssuers: 1 });
+    const opts = () => ({ cache, clock: () => now * 1000, timeoutMs: 2000 });
+    const token = () =>
+      mintToken(key, {
+        issuer,
+        subject: 's',
+        scope: 'read:/',
+        audience: ['a'],
+        lifetimeSeconds: 600,
+        version: 'scitoken:2.0',
+        nowSeconds: now,
+      });
+    assert.equal((await verifyToken(token(), opts())).valid, true);
+    await server.close();
+    now += 11 * 60;
+    const stale = await verifyToken(token(), opts());
+    assert.deepEqual(
+      stale,
+      { valid: true, profile: 'scitoken:2.0', failures: [] },
+      'stale keys serve while the issuer is down',
+    );
+    now += 4 * 86400;
+    const gone = await verifyToken(token(), opts());
+    assert.deepEqual(
+      gone.failures.map((f) => f.rule),
+      ['discovery'],
+    );
+    assert.match(
+      gone.failures[0]?.message ?? '',
+      /GET http:\/\/127\.0\.0\.1:\d+\/\.well-known\/openid-configuration failed/,
+    );
+    // One issuer at most in this cache: verifying another issuer's token drops the first.
+    await verifyToken(
+      mintToken(key, {
+        issuer: 'http://127.0.0.1:1',
+        subject: 's',
+        scope: '',
+        audience: ['a'],
+        lifetimeSeconds: 60,
+        version: 'scitoken:2.0',
+        nowSeconds: now,
+      }),
+      { ...opts(), timeoutMs: 500 },
+    );
+    assert.equal(cache.size, 1);
+  });
+});
