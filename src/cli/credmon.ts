@@ -2,8 +2,8 @@ import type { CredmonConfig } from '../credmon/config/types.js';
 import type { CredentialProvider } from '../credmon/providers/types.js';
 import { isTokenwardenError, TokenwardenError } from '../errors.js';
 import type { Log, LogSink } from '../log/index.js';
-import type { WebServer } from '../web/index.js';
-import { boolOpt, type Command, type CommandResult, stringOpt } from './command.js';
+import type { WebServer, WebServerTls } from '../web/index.js';
+import { boolOpt, type Command, type CommandResult, type ParsedArgs, stringOpt } from './command.js';
 
 /** HTCondor's DAEMON_NO_RESTART (condor_includes/exit.h): condor_master does not restart the daemon. */
 export const EXIT_NO_RESTART = 99;
@@ -14,7 +14,7 @@ export const command: Command = {
   name: 'credmon',
   summary: "HTCondor's credential monitor (condor_credmon_oauth), in its place under condor_master.",
   usage:
-    'credmon [--name NAME] [--cred-dir DIR] [--log-file PATH] [--debug] [--verbose] [--condor-config FILE] [--listen HOST:PORT|none]',
+    'credmon [--name NAME] [--cred-dir DIR] [--log-file PATH] [--debug] [--verbose] [--condor-config FILE] [--listen HOST:PORT|none] [--tls-cert FILE --tls-key FILE]',
   details: `Keeps the tokens of HTCondor's OAuth credential directory (SEC_CREDENTIAL_DIRECTORY_OAUTH) fresh, file
 for file as condor_credmon_oauth does: for every <user>/<svc>.top the CredD or the login web app left,
 it writes <user>/<svc>.use (mode 0400, temp file + rename) that the shadow and starter hand to jobs as
@@ -74,6 +74,12 @@ master does not restart it); 44 the log file cannot be opened (without --verbose
       valueName: 'HOST:PORT',
       description: 'serve the status page, /metrics, /healthz and /readyz here (default none)',
     },
+    'tls-cert': {
+      type: 'string',
+      valueName: 'FILE',
+      description: 'serve HTTPS with this PEM certificate (chain); needed to listen beyond loopback',
+    },
+    'tls-key': { type: 'string', valueName: 'FILE', description: 'the PEM private key of --tls-cert' },
     foreground: {
       type: 'boolean',
       short: 'f',
@@ -82,6 +88,7 @@ master does not restart it); 44 the log file cannot be opened (without --verbose
   },
   async run(args, io): Promise<CommandResult> {
     const listen = parseListen(stringOpt(args, 'listen') ?? 'none');
+    const tls = tlsOptions(args);
     const verbose = boolOpt(args, 'verbose');
     const [{ loadCredmonConfig }, logs] = await Promise.all([
       import('../credmon/config/index.js'),
@@ -126,7 +133,7 @@ master does not restart it); 44 the log file cannot be opened (without --verbose
     for (const w of warnings) log.emit({ type: 'credmon.warning', level: 'warning', message: w });
 
     try {
-      return await serve(config, log, listen);
+      return await serve(config, log, listen, tls);
     } catch (err) {
       if (isTokenwardenError(err) && err.code === 'CONFIG_INVALID') {
         log.emit({ type: 'credmon.warning', level: 'warning', message: `cannot start: ${err.message}` });
@@ -143,6 +150,7 @@ async function serve(
   config: CredmonConfig,
   log: Log,
   listen: { host: string; port: number } | undefined,
+  tls: WebServerTls | undefined,
 ): Promise<CommandResult> {
   const [{ createCredmon }, { registerCredmonMetrics }, { createMetrics }, service, { onStopSignals }] =
     await Promise.all([
@@ -202,6 +210,7 @@ async function serve(
         metrics,
         host: listen.host,
         port: listen.port,
+        ...(tls === undefined ? {} : { tls }),
         log,
       });
       try {
@@ -278,4 +287,14 @@ function parseListen(value: string): { host: string; port: number } | undefined 
     );
   }
   return { host: (m[1] ?? m[2]) as string, port };
+}
+
+function tlsOptions(args: ParsedArgs): WebServerTls | undefined {
+  const certFile = stringOpt(args, 'tls-cert');
+  const keyFile = stringOpt(args, 'tls-key');
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) {
+    throw new TokenwardenError('USAGE', '--tls-cert and --tls-key go together: give both, or neither');
+  }
+  return { certFile, keyFile };
 }

@@ -393,8 +393,8 @@ export function createCredmon(options: CredmonOptions): Credmon {
   // ---- the pass --------------------------------------------------------------------------------------
 
   /** Re-reads one credential whose files changed (or that is new), and schedules it. */
-  const look = async (entry: Entry): Promise<void> => {
-    const facts = identities(entry.user, entry.cred.name);
+  const look = async (entry: Entry, known?: Facts): Promise<void> => {
+    const facts = known ?? identities(entry.user, entry.cred.name);
     entry.ids = facts.ids;
     entry.topMtimeMs = facts.top?.mtimeMs ?? 0;
     if (entry.blockedOn !== undefined) {
@@ -473,7 +473,7 @@ export function createCredmon(options: CredmonOptions): Credmon {
       return [];
     }
     skipped.delete(credDir);
-    const changed: Entry[] = [];
+    const changed: Array<[Entry, Facts]> = [];
     let users = 0;
     let listed = 0;
     const seenUsers = new Set<string>();
@@ -523,9 +523,9 @@ export function createCredmon(options: CredmonOptions): Credmon {
     let next = 0;
     const lookers = Array.from({ length: Math.min(LOOK_CONCURRENCY, changed.length) }, async () => {
       while (next < changed.length) {
-        const entry = changed[next++] as Entry;
+        const [entry, facts] = changed[next++] as [Entry, Facts];
         if (entry.running) entry.dirty = true;
-        else await look(entry).catch(() => undefined);
+        else await look(entry, facts).catch(() => undefined);
       }
     });
     await Promise.all(lookers);
@@ -551,7 +551,7 @@ export function createCredmon(options: CredmonOptions): Credmon {
     return due;
   };
 
-  const listUser = (user: string, gen: number, changed: Entry[], keys: Set<string>) => {
+  const listUser = (user: string, gen: number, changed: Array<[Entry, Facts]>, keys: Set<string>) => {
     const dir = join(credDir, user);
     let files: Dirent[];
     try {
@@ -617,19 +617,19 @@ export function createCredmon(options: CredmonOptions): Credmon {
           seen: gen,
         };
         entries.set(key, entry);
-        changed.push(entry);
+        changed.push([entry, facts]);
         continue;
       }
       entry.seen = gen;
       if (entry.ids !== facts.ids) {
         skipped.delete(path);
-        changed.push(entry);
+        changed.push([entry, facts]);
       }
     }
   };
 
   /** lstat of the three files of one credential: what a pass compares to find what changed. */
-  const identities = (user: string, name: string) => {
+  const identities = (user: string, name: string): Facts => {
     const base = join(credDir, user, name);
     const top = statOf(`${base}.top`);
     const use = statOf(`${base}.use`);
@@ -836,6 +836,13 @@ function describe(err: unknown, signal: AbortSignal, callTimeoutMs: number): Sta
     return { code: 'FILE_IO', message: (err as Error).message };
   }
   return { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
+}
+
+/** What one lstat of a credential's files found. */
+interface Facts {
+  top: Stats | undefined;
+  use: Stats | undefined;
+  ids: string;
 }
 
 interface HeapItem {

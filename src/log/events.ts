@@ -347,7 +347,15 @@ export interface CredmonRescanEvent {
   reason: string;
 }
 
+/** The credmon's login web app listens at `url` (`--web-listen`). */
+export interface CredmonWebServingEvent {
+  type: 'credmon.web-serving';
+  level: 'info';
+  url: string;
+}
+
 export type CredmonEvent =
+  | CredmonWebServingEvent
   | CredmonStartedEvent
   | CredmonRenewedEvent
   | CredmonFailedEvent

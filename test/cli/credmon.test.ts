@@ -203,7 +203,7 @@ describe('tokenwarden credmon, as condor_master starts it', () => {
         CONDOR_CONFIG: await condorConfig(),
       });
       await waitForFile(credPath(other, 'bob', 'myissuer', 'use'), 0, 20_000);
-      second.child.kill('SIGTERM');
+      second.child.kill('SIGQUIT');
       assert.equal((await second.exited).code, 0);
       assert.match(second.stderr(), /cannot listen \(EADDRINUSE\); running without HTTP/);
     } finally {
