@@ -20,6 +20,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
     summary: 'keep every [token] renewed, each on its own schedule (long-running)',
     load: () => import('./daemon.js'),
   },
+  credmon: {
+    summary: "HTCondor's credential monitor (condor_credmon_oauth) for the OAuth credential directory",
+    load: () => import('./credmon.js'),
+  },
   status: {
     summary: 'show every token: expires in, last renewal, last error',
     load: () => import('./status.js'),

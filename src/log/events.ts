@@ -263,6 +263,129 @@ export interface AgentEvent {
   readonly [field: string]: LogValue;
 }
 
+/**
+ * The credential monitor (`tokenwarden credmon`, HTCondor's credential directory). `user` is the user's
+ * directory, `cred` the credential name (`<provider>[_<handle>]`), `provider` the provider it maps to.
+ */
+export interface CredmonStartedEvent {
+  type: 'credmon.started';
+  level: 'info';
+  cred_dir: string;
+  /** The providers it serves, by kind: `oauth2=2 local=1 client=0`. */
+  providers: string;
+  pid: number;
+}
+
+/** One credential renewed: its `.use` written. Times in seconds from now. */
+export interface CredmonRenewedEvent {
+  type: 'credmon.renewed';
+  level: 'info';
+  user: string;
+  cred: string;
+  provider: string;
+  expires_in?: number | undefined;
+  next_renewal_in?: number | undefined;
+}
+
+/** One credential could not be renewed; retried after `retry_in` seconds (absent: not retried). */
+export interface CredmonFailedEvent {
+  type: 'credmon.failed';
+  level: 'warning';
+  user: string;
+  cred: string;
+  provider: string;
+  code: string;
+  message: string;
+  hint?: string | undefined;
+  attempt?: number | undefined;
+  retry_in?: number | undefined;
+  note?: string | undefined;
+}
+
+/** The issuer refused the refresh token of a `.top`: the user must log in again (condor_submit). */
+export interface CredmonNeedsLoginEvent {
+  type: 'credmon.needs-login';
+  level: 'error';
+  user: string;
+  cred: string;
+  provider: string;
+  message: string;
+  note?: string | undefined;
+}
+
+/**
+ * Something in the credential directory is skipped (a bad name, a symlink, an oversized or unreadable
+ * file, a credential of no configured provider): logged once per thing and reason, until it changes.
+ */
+export interface CredmonSkippedEvent {
+  type: 'credmon.skipped';
+  level: 'warning';
+  path: string;
+  reason: string;
+  user?: string | undefined;
+  cred?: string | undefined;
+}
+
+/** A full pass over the credential directory finished (`CREDMON_COMPLETE` touched). */
+export interface CredmonScannedEvent {
+  type: 'credmon.scanned';
+  level: 'debug';
+  credentials: number;
+  due: number;
+  ms: number;
+}
+
+/** A CredD key file older than 12 hours was removed (a login that was never finished). */
+export interface CredmonKeyFileRemovedEvent {
+  type: 'credmon.key-file-removed';
+  level: 'info';
+  file: string;
+}
+
+/** Something about the credmon itself a person may want to act on (a `.meta` rewritten without its secret). */
+export interface CredmonWarningEvent {
+  type: 'credmon.warning';
+  level: 'warning';
+  message: string;
+  user?: string | undefined;
+  cred?: string | undefined;
+}
+
+/** SIGTERM, SIGINT or SIGQUIT: nothing new starts; `stopped` once the work in flight is done. */
+export interface CredmonStoppingEvent {
+  type: 'credmon.stopping' | 'credmon.stopped';
+  level: 'info';
+  reason: string;
+  in_flight?: number | undefined;
+}
+
+/** SIGHUP: the credential directory is scanned now. */
+export interface CredmonRescanEvent {
+  type: 'credmon.rescan';
+  level: 'debug';
+  reason: string;
+}
+
+/** The credmon's login web app listens at `url` (`--web-listen`). */
+export interface CredmonWebServingEvent {
+  type: 'credmon.web-serving';
+  level: 'info';
+  url: string;
+}
+
+export type CredmonEvent =
+  | CredmonWebServingEvent
+  | CredmonStartedEvent
+  | CredmonRenewedEvent
+  | CredmonFailedEvent
+  | CredmonNeedsLoginEvent
+  | CredmonSkippedEvent
+  | CredmonScannedEvent
+  | CredmonKeyFileRemovedEvent
+  | CredmonWarningEvent
+  | CredmonStoppingEvent
+  | CredmonRescanEvent;
+
 export type LogEvent =
   | DaemonStartedEvent
   | DaemonServingEvent
@@ -286,4 +409,5 @@ export type LogEvent =
   | CredmonLoginFailedEvent
   | IssuerServingEvent
   | IssuerStoppedEvent
-  | AgentEvent;
+  | AgentEvent
+  | CredmonEvent;

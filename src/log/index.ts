@@ -12,6 +12,7 @@ export type {
   AgentEvent,
   AgentEventType,
   ConfigWarningEvent,
+  CredmonEvent,
   CredmonLoginFailedEvent,
   CredmonLoginStoredEvent,
   DaemonReloadedEvent,

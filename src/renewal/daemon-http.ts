@@ -1,107 +1,24 @@
-import type { Log } from '../log/index.js';
-import { createWebServer, type WebServer, type WebServerTls } from '../web/index.js';
-import type { Metrics } from '../web/metrics.js';
-import { renderStatusPage, statusPageHeaders } from '../web/status-page.js';
+import type { WebServer } from '../web/index.js';
+import { createServiceHttp, SERVICE_ROUTES, type ServiceHttpOptions } from '../web/service-http.js';
 import type { Daemon } from './daemon.js';
 
-export interface DaemonHttpOptions {
+export { instrumentFetch } from '../web/service-http.js';
+
+export interface DaemonHttpOptions extends Omit<ServiceHttpOptions, 'source'> {
   daemon: Pick<Daemon, 'snapshot' | 'notReady'>;
-  metrics: Metrics;
-  /** 127.0.0.1 by default; anything else needs TLS (or `allowPlain` behind a TLS-terminating proxy). */
-  host?: string;
-  port?: number;
-  tls?: WebServerTls;
-  allowPlain?: boolean;
-  log?: Log;
-  /** Epoch milliseconds (Date.now). */
-  clock?: () => number;
-  /** How often the status page reloads itself, in seconds (default 10; 0: never). */
-  refreshSeconds?: number;
 }
 
 /** Paths the daemon serves; `status` and the tests use the same names. */
-export const DAEMON_ROUTES = {
-  page: '/',
-  status: '/api/status',
-  metrics: '/metrics',
-  live: '/healthz',
-  ready: '/readyz',
-} as const;
+export const DAEMON_ROUTES = SERVICE_ROUTES;
 
 /**
- * The daemon's HTTP side, on the shared web layer: the status page a person looks at, the same
- * snapshot as JSON (what `tokenwarden status` reads), `/metrics` for Prometheus, and the liveness and
- * readiness probes. Everything is read-only and computed from `daemon.snapshot()` at request time, which
- * holds no secret; the server listens on loopback unless given a certificate.
+ * The daemon's HTTP side: the shared service admin routes (web/service-http.ts) over the daemon's
+ * snapshot.
  */
 export function createDaemonHttp(options: DaemonHttpOptions): WebServer {
-  const clock = options.clock ?? Date.now;
-  const { daemon, metrics } = options;
-  const server = createWebServer({
-    ...(options.host === undefined ? {} : { host: options.host }),
-    ...(options.port === undefined ? {} : { port: options.port }),
-    ...(options.tls === undefined ? {} : { tls: options.tls }),
-    ...(options.allowPlain === undefined ? {} : { allowPlain: options.allowPlain }),
-    ...(options.log === undefined ? {} : { log: options.log }),
+  const { daemon, ...rest } = options;
+  return createServiceHttp({
+    ...rest,
+    source: { snapshot: () => daemon.snapshot(), notReady: () => daemon.notReady() },
   });
-  metrics.setSource(() => daemon.snapshot());
-  const { app } = server;
-  app.get(DAEMON_ROUTES.page, async (_request, reply) => {
-    const html = renderStatusPage(daemon.snapshot(), {
-      now: clock() / 1000,
-      refreshSeconds: options.refreshSeconds ?? 10,
-    });
-    reply.headers(statusPageHeaders(html));
-    return html;
-  });
-  app.get(DAEMON_ROUTES.status, async (_request, reply) => {
-    reply.type('application/json; charset=utf-8');
-    return daemon.snapshot();
-  });
-  app.get(DAEMON_ROUTES.metrics, async (_request, reply) => {
-    reply.type(metrics.contentType);
-    return metrics.render();
-  });
-  app.get(DAEMON_ROUTES.live, async () => ({ status: 'ok' }));
-  app.get(DAEMON_ROUTES.ready, async (_request, reply) => {
-    const problem = await daemon.notReady();
-    if (problem === undefined) return { status: 'ready' };
-    reply.code(503);
-    return { status: 'not-ready', error: problem };
-  });
-  return server;
-}
-
-/**
- * A fetch that reports the duration and outcome of each request to `observe`, keyed by the origin of
- * the URL (never its path or query, which may carry a secret).
- */
-export function instrumentFetch(
-  base: typeof fetch,
-  observe: (issuer: string, seconds: number, outcome: string) => void,
-  clock: () => number = performance.now.bind(performance),
-): typeof fetch {
-  return async (input, init) => {
-    const started = clock();
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    let origin = 'unknown';
-    try {
-      origin = new URL(url).origin;
-    } catch {
-      // An unparsable URL fails in fetch itself; it is still counted.
-    }
-    try {
-      const response = await base(input, init);
-      observe(origin, (clock() - started) / 1000, response.ok ? 'ok' : `http_${response.status}`);
-      return response;
-    } catch (err) {
-      const name = err instanceof Error ? err.name : '';
-      observe(
-        origin,
-        (clock() - started) / 1000,
-        name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'error',
-      );
-      throw err;
-    }
-  };
 }

@@ -1,0 +1,461 @@
+import { constants } from 'node:fs';
+import { lstat, open } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { flock } from 'fs-ext';
+import { SAVE_RETRY_DELAYS_MS } from '../../credentials/index.js';
+import { OAuthError, TokenwardenError } from '../../errors.js';
+import {
+  readFileIfExists,
+  reserveAtomicWrite,
+  type WriteReservation,
+  writeFileAtomic,
+} from '../../files/index.js';
+import {
+  clientFromMetadata,
+  createClient,
+  discoverIssuer,
+  type IssuerMetadata,
+  type OAuthClient,
+  type RequestContext,
+  refreshTokenGrant,
+} from '../../oidc/index.js';
+import { Secret } from '../../secret.js';
+import type { OAuth2ProviderConfig } from '../config/types.js';
+import { CRED_FILE_MODE, credFilePath, MAX_CRED_FILE_BYTES, readCredFile } from '../cred-files.js';
+import type { CredentialProvider, CredentialRef, ProviderContext, RenewOutcome } from './types.js';
+
+/**
+ * The OAuth2 provider: refreshes the refresh token a user's login left in `<user>/<svc>.top` (JSON
+ * `{"refresh_token","scopes","audience",...}`) at the provider's token endpoint, and writes `.use` as
+ * the token response minus `refresh_token`. A rotated refresh token is written into `.top` (its other
+ * keys kept) before `.use`, and the space and permission for both writes are secured before the request,
+ * so no grant is spent on a write that then fails (docs/architecture.md invariants 1 and 8).
+ *
+ * The client id comes from `.meta` (`client_id`, as the web app wrote it) or `<SVC>_CLIENT_ID`; the
+ * client secret only ever from `<SVC>_CLIENT_SECRET_FILE`, read at each refresh, never from `.meta`: a
+ * `.meta` that still holds one (written by the Python web app) is rewritten without it. The token
+ * endpoint: `<SVC>_TOKEN_URL`, else `.meta`'s `token_url`, else discovery at `<SVC>_ISSUER`.
+ *
+ * The Python credmon (requests_oauthlib `OAuth2Session.refresh_token`) sends the client id and secret
+ * in the form body (client_secret_post) and no scope; we authenticate the same way and also send the
+ * `.top`'s scopes (RFC 6749 section 6 lets a refresh ask for the scopes granted) and its audience as
+ * RFC 8707 `resource`, as the web app asked for it at login.
+ *
+ * Two processes on one credential (a second credmon, the web app writing a new login): the refresh
+ * holds flock(2) on the `.top` it read, and re-checks after taking it, and again before writing, that the
+ * path still names that file; a `.top` replaced meanwhile is a newer login and is never overwritten.
+ */
+
+/** Longest wait for another holder of a `.top`'s lock before the renewal fails (and is retried). */
+const LOCK_WAIT_MS = 10_000;
+/** Room reserved for each of `.top` and `.use` before the refresh. */
+const RESERVE_BYTES = 64 * 1024;
+
+interface TopFile {
+  record: Record<string, unknown>;
+  refreshToken: Secret;
+  identity: string;
+}
+
+interface MetaFile {
+  clientId?: string | undefined;
+  tokenUrl?: string | undefined;
+  useRefreshToken: boolean;
+  hasClientSecret: boolean;
+  record: Record<string, unknown>;
+}
+
+export interface OAuth2ProviderOptions {
+  /** Seconds before one HTTP request is abandoned (default 30). */
+  timeoutSeconds?: number;
+  /** Waits between retries of a failed save (tests). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export function createOAuth2Provider(
+  config: OAuth2ProviderConfig,
+  options: OAuth2ProviderOptions = {},
+): CredentialProvider {
+  const timeoutSeconds = options.timeoutSeconds ?? 30;
+  const wait = options.sleep ?? ((ms: number) => sleep(ms));
+  let metadata: Promise<IssuerMetadata> | undefined;
+  /** `.meta` files already reported for their client secret, by path and identity. */
+  const scrubbed = new Set<string>();
+
+  const readSecret = async (): Promise<Secret | undefined> => {
+    if (config.clientSecretFile === undefined) return undefined;
+    let text: string | undefined;
+    try {
+      text = await readFileIfExists(config.clientSecretFile, { maxBytes: 64 * 1024 });
+    } catch (err) {
+      throw new TokenwardenError(
+        'CONFIG_INVALID',
+        `${config.name}_CLIENT_SECRET_FILE ${config.clientSecretFile} cannot be read: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    const value = text?.split('\n')[0]?.trim();
+    if (!value) {
+      throw new TokenwardenError(
+        'CONFIG_INVALID',
+        `${config.name}_CLIENT_SECRET_FILE ${config.clientSecretFile} ${text === undefined ? 'does not exist' : 'is empty'}`,
+        { hint: 'put the client secret on its first line, readable by the credmon only' },
+      );
+    }
+    return new Secret(value);
+  };
+
+  const clientFor = async (
+    meta: MetaFile | undefined,
+    secret: Secret | undefined,
+    ctx: RequestContext,
+  ): Promise<OAuthClient> => {
+    const clientId = meta?.clientId ?? config.clientId;
+    const authMethod = secret === undefined ? 'none' : 'client_secret_post';
+    const tokenUrl = config.tokenUrl ?? meta?.tokenUrl;
+    if (tokenUrl !== undefined) {
+      return createClient(
+        { issuer: '', clientId, clientSecret: secret, authMethod, tokenEndpoint: tokenUrl },
+        ctx,
+      );
+    }
+    if (config.issuer === undefined) {
+      throw new TokenwardenError(
+        'CONFIG_INVALID',
+        `provider ${config.name}: no token endpoint (set ${config.name}_TOKEN_URL or ${config.name}_ISSUER)`,
+      );
+    }
+    const issuer = config.issuer;
+    metadata ??= discoverIssuer(issuer, ctx).catch((err: unknown) => {
+      metadata = undefined;
+      throw err;
+    });
+    return clientFromMetadata(await metadata, { issuer, clientId, clientSecret: secret, authMethod }, ctx);
+  };
+
+  const readMeta = async (ref: CredentialRef, ctx: ProviderContext): Promise<MetaFile | undefined> => {
+    const text = await readCredFile(ctx.credDir, ref.user, ref.cred.name, 'meta');
+    if (text === undefined) return undefined;
+    const record = parseObject(text, credFilePath(ctx.credDir, ref.user, ref.cred.name, 'meta'));
+    const hasClientSecret = 'client_secret' in record;
+    if (hasClientSecret && typeof record.client_secret === 'string' && record.client_secret !== '') {
+      ctx.log.addSecret(record.client_secret);
+    }
+    return {
+      clientId:
+        typeof record.client_id === 'string' && record.client_id !== '' ? record.client_id : undefined,
+      tokenUrl:
+        typeof record.token_url === 'string' && record.token_url !== '' ? record.token_url : undefined,
+      useRefreshToken: record.use_refresh_token !== false,
+      hasClientSecret,
+      record,
+    };
+  };
+
+  /** Rewrites a `.meta` that holds a client secret without it (once per file). */
+  const scrubMeta = async (ref: CredentialRef, meta: MetaFile, ctx: ProviderContext): Promise<void> => {
+    if (!meta.hasClientSecret) return;
+    const path = credFilePath(ctx.credDir, ref.user, ref.cred.name, 'meta');
+    const { client_secret: _dropped, ...rest } = meta.record;
+    try {
+      await writeFileAtomic(path, JSON.stringify(rest), { mode: CRED_FILE_MODE });
+    } catch (err) {
+      if (!scrubbed.has(path)) {
+        scrubbed.add(path);
+        ctx.log.emit({
+          type: 'credmon.warning',
+          level: 'warning',
+          user: ref.user,
+          cred: ref.cred.name,
+          message: `${path} holds a client secret and could not be rewritten without it: ${(err as Error).message}`,
+        });
+      }
+      return;
+    }
+    ctx.log.emit({
+      type: 'credmon.warning',
+      level: 'warning',
+      user: ref.user,
+      cred: ref.cred.name,
+      message: `${path} held a client secret (written by another web app); rewritten without it: the secret is read from ${config.name}_CLIENT_SECRET_FILE`,
+    });
+  };
+
+  return {
+    kind: 'oauth2',
+    name: config.name,
+
+    async prepare() {
+      await readSecret();
+    },
+
+    async dueAt(ref, ctx) {
+      const meta = await readMeta(ref, ctx);
+      if (meta !== undefined) await scrubMeta(ref, meta, ctx);
+      return meta?.useRefreshToken === false ? Number.POSITIVE_INFINITY : undefined;
+    },
+
+    async renew(ref, ctx): Promise<RenewOutcome> {
+      const topPath = credFilePath(ctx.credDir, ref.user, ref.cred.name, 'top');
+      const usePath = credFilePath(ctx.credDir, ref.user, ref.cred.name, 'use');
+      const held = await lockTop(topPath, ctx.signal);
+      const reservations: WriteReservation[] = [];
+      try {
+        const top = parseTop(held.text, topPath, held.identity);
+        ctx.log.addSecret(top.refreshToken);
+        const meta = await readMeta(ref, ctx);
+        if (meta !== undefined) await scrubMeta(ref, meta, ctx);
+        if (meta?.useRefreshToken === false) {
+          throw new TokenwardenError(
+            'CONFIG_INVALID',
+            `${ref.user}/${ref.cred.name}: its .meta says use_refresh_token false; it is not refreshed`,
+          );
+        }
+        const secret = await readSecret();
+        if (secret !== undefined) ctx.log.addSecret(secret);
+        // Space and permission for both writes, before the grant is spent.
+        reservations.push(await reserveAtomicWrite(topPath, RESERVE_BYTES, { mode: CRED_FILE_MODE }));
+        reservations.push(await reserveAtomicWrite(usePath, RESERVE_BYTES, { mode: CRED_FILE_MODE }));
+        const bare = config.tokenUrl !== undefined || config.issuer === undefined;
+        const rctx: RequestContext = {
+          timeoutSeconds,
+          signal: ctx.signal,
+          fetch: bare ? withoutIdToken(ctx.fetch) : ctx.fetch,
+        };
+        const client = await clientFor(meta, secret, rctx);
+        let response: Awaited<ReturnType<typeof refreshTokenGrant>>;
+        try {
+          response = await refreshTokenGrant(
+            client,
+            top.refreshToken,
+            {
+              scope: listOf(top.record.scopes),
+              audience: listOf(top.record.audience),
+              audienceParam: 'resource',
+            },
+            rctx,
+          );
+        } catch (err) {
+          if (err instanceof OAuthError && err.error === 'invalid_grant') {
+            throw new TokenwardenError(
+              'NEEDS_LOGIN',
+              `${ref.user}/${ref.cred.name}: the issuer refused the refresh token (${err.message}); the user must log in again`,
+              {
+                cause: err,
+                hint: 'the user submits a job needing this service again (condor_submit prints the login URL); .top is kept',
+              },
+            );
+          }
+          throw err;
+        }
+        ctx.log.addSecret(response.accessToken);
+        const [topSlot, useSlot] = reservations as [WriteReservation, WriteReservation];
+        if (response.refreshToken !== undefined) {
+          ctx.log.addSecret(response.refreshToken);
+          const rotated = { ...top.record, refresh_token: response.refreshToken.reveal() };
+          await saveWithRetries(
+            topSlot,
+            JSON.stringify(rotated),
+            async () => {
+              // A new login replaced .top while we refreshed: it is newer than our result; keep it.
+              if ((await identityOf(topPath)) !== held.identity) {
+                throw new TokenwardenError(
+                  'RENEW_FAILED',
+                  `${topPath} was replaced while it was being refreshed (a new login); the newer one is kept`,
+                );
+              }
+            },
+            wait,
+          );
+        } else {
+          await topSlot.release();
+        }
+        const use: Record<string, unknown> = {
+          access_token: response.accessToken.reveal(),
+          ...response.extra,
+        };
+        await saveWithRetries(useSlot, JSON.stringify(use), async () => undefined, wait);
+        const nowSeconds = Math.floor(ctx.clock() / 1000);
+        const expiresIn = response.expiresIn ?? Number(response.extra.expires_in);
+        return {
+          issuedAt: nowSeconds,
+          expiresAt: Number.isFinite(expiresIn) ? nowSeconds + expiresIn : nowSeconds,
+        };
+      } finally {
+        for (const r of reservations) await r.release().catch(() => undefined);
+        await held.release();
+      }
+    },
+  };
+}
+
+/**
+ * A fetch that drops `id_token` from a token response. With only a token endpoint (no discovery) the
+ * issuer's identifier and signing algorithms are unknown, so an ID token cannot be validated, and
+ * openid-client would refuse the whole refresh for it (an ES256 ID token against the RS256 default; an
+ * issuer whose identifier is not the endpoint's origin). The credmon never uses it, and `.use` holds
+ * the access token; the Python credmon does not look at it either.
+ */
+function withoutIdToken(base: typeof fetch): typeof fetch {
+  return async (input, init) => {
+    const response = await base(input, init);
+    if (!(response.headers.get('content-type') ?? '').includes('json')) return response;
+    const text = await response.text();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return new Response(text, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers,
+      });
+    }
+    if (typeof body === 'object' && body !== null && 'id_token' in body)
+      delete (body as Record<string, unknown>).id_token;
+    const headers = new Headers(response.headers);
+    headers.delete('content-length');
+    headers.delete('content-encoding');
+    return new Response(JSON.stringify(body), {
+      status: response.status,
+      statusText: response.statusText,
+      headers,
+    });
+  };
+}
+
+/** `"a,b"` (as the CredD writes scopes and audience) or a JSON array → the list; blanks dropped. */
+function listOf(value: unknown): string[] {
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string' && v !== '');
+  if (typeof value !== 'string') return [];
+  return value
+    .split(/[,\s]+/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+function parseObject(text: string, path: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new TokenwardenError('TOKEN_INVALID', `${path} is not JSON`, {
+      hint: 'the user logs in again, or the CredD stores a new credential',
+    });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new TokenwardenError('TOKEN_INVALID', `${path} is not a JSON object`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function parseTop(text: string, path: string, identity: string): TopFile {
+  const record = parseObject(text, path);
+  const value = record.refresh_token;
+  if (typeof value !== 'string' || value === '') {
+    throw new TokenwardenError('TOKEN_INVALID', `${path} holds no refresh_token`, {
+      hint: 'the user logs in again (condor_submit prints the URL)',
+    });
+  }
+  return { record, refreshToken: new Secret(value), identity };
+}
+
+async function saveWithRetries(
+  slot: WriteReservation,
+  data: string,
+  check: () => Promise<void>,
+  wait: (ms: number) => Promise<void>,
+): Promise<void> {
+  await check();
+  try {
+    await slot.write(data);
+    return;
+  } catch (first) {
+    // The reservation is spent by a failed write; each retry is a fresh atomic write.
+    let last: unknown = first;
+    for (const delay of SAVE_RETRY_DELAYS_MS) {
+      await wait(delay);
+      try {
+        await check();
+        await writeFileAtomic(slot.path, data, { mode: CRED_FILE_MODE });
+        return;
+      } catch (err) {
+        if (err instanceof TokenwardenError && err.code === 'RENEW_FAILED') throw err;
+        last = err;
+      }
+    }
+    throw last;
+  }
+}
+
+async function identityOf(path: string): Promise<string | undefined> {
+  try {
+    const st = await lstat(path, { bigint: true });
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+interface HeldTop {
+  text: string;
+  identity: string;
+  release(): Promise<void>;
+}
+
+const TOP_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/**
+ * Opens `.top` (never through a symlink), takes flock(2) on it, and makes sure the path still names
+ * the file locked (another process may have replaced it meanwhile: then the new one is taken). Returns
+ * its text, read through the locked descriptor.
+ */
+async function lockTop(path: string, signal: AbortSignal): Promise<HeldTop> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (let attempt = 0; ; attempt++) {
+    signal.throwIfAborted();
+    let handle: Awaited<ReturnType<typeof open>>;
+    try {
+      handle = await open(path, TOP_FLAGS);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new TokenwardenError('TOKEN_NOT_FOUND', `${path} no longer exists`);
+      if (code === 'ELOOP') throw new TokenwardenError('FILE_UNSAFE', `${path} is a symbolic link`);
+      throw new TokenwardenError('FILE_IO', `cannot open ${path}: ${code ?? String(err)}`, { cause: err });
+    }
+    let keep = false;
+    try {
+      const locked = await new Promise<boolean>((resolve, reject) =>
+        flock(handle.fd, 'exnb', (err) => {
+          if (!err) resolve(true);
+          else if (err.code === 'EAGAIN' || err.code === 'EWOULDBLOCK') resolve(false);
+          else reject(err);
+        }),
+      );
+      if (locked) {
+        const st = await handle.stat({ bigint: true });
+        const identity = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
+        if ((await identityOf(path)) === identity) {
+          if (!st.isFile()) throw new TokenwardenError('FILE_UNSAFE', `${path} is not a regular file`);
+          if (Number(st.size) > MAX_CRED_FILE_BYTES) {
+            throw new TokenwardenError('FILE_UNSAFE', `${path} is larger than ${MAX_CRED_FILE_BYTES} bytes`);
+          }
+          const text = (await handle.readFile()).toString('utf8');
+          keep = true;
+          return { text, identity, release: () => handle.close() };
+        }
+        // Replaced between our open and our lock: try the new file.
+        continue;
+      }
+      if (Date.now() >= deadline) {
+        throw new TokenwardenError(
+          'LOCK_TIMEOUT',
+          `${path} is held by another process (a refresh in progress)`,
+        );
+      }
+      await sleep(Math.min(50, 2 * 2 ** Math.min(attempt, 5)), undefined, { signal });
+    } finally {
+      if (!keep) await handle.close().catch(() => undefined);
+    }
+  }
+}
