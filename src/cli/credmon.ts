@@ -80,6 +80,22 @@ master does not restart it); 44 the log file cannot be opened (without --verbose
       description: 'serve HTTPS with this PEM certificate (chain); needed to listen beyond loopback',
     },
     'tls-key': { type: 'string', valueName: 'FILE', description: 'the PEM private key of --tls-cert' },
+    'web-listen': {
+      type: 'string',
+      valueName: 'HOST:PORT',
+      description:
+        'serve the login web app (routes of the Flask app it replaces: /key/<hex>, /login/..., /return/<svc>, /) here (default none)',
+    },
+    'web-only': {
+      type: 'boolean',
+      description:
+        'run only the login web app (with --web-listen); it tells the credmon running beside it with a SIGHUP to <dir>/pid',
+    },
+    'web-behind-proxy': {
+      type: 'boolean',
+      description:
+        'the web app is behind Apache or nginx: believe X-Forwarded-Proto, allow plain HTTP on a non-loopback address',
+    },
     foreground: {
       type: 'boolean',
       short: 'f',
@@ -89,6 +105,15 @@ master does not restart it); 44 the log file cannot be opened (without --verbose
   async run(args, io): Promise<CommandResult> {
     const listen = parseListen(stringOpt(args, 'listen') ?? 'none');
     const tls = tlsOptions(args);
+    const webListen = parseListen(stringOpt(args, 'web-listen') ?? 'none', '--web-listen');
+    const webOnly = boolOpt(args, 'web-only');
+    if (webOnly && webListen === undefined)
+      throw new TokenwardenError(
+        'USAGE',
+        '--web-only needs --web-listen HOST:PORT: where the login web app listens',
+      );
+    const web =
+      webListen === undefined ? undefined : { ...webListen, behindProxy: boolOpt(args, 'web-behind-proxy') };
     const verbose = boolOpt(args, 'verbose');
     const [{ loadCredmonConfig }, logs] = await Promise.all([
       import('../credmon/config/index.js'),
@@ -133,7 +158,9 @@ master does not restart it); 44 the log file cannot be opened (without --verbose
     for (const w of warnings) log.emit({ type: 'credmon.warning', level: 'warning', message: w });
 
     try {
-      return await serve(config, log, listen, tls);
+      return webOnly && web !== undefined
+        ? await serveWebOnly(config, log, web, tls)
+        : await serve(config, log, listen, tls, web);
     } catch (err) {
       if (isTokenwardenError(err) && err.code === 'CONFIG_INVALID') {
         log.emit({ type: 'credmon.warning', level: 'warning', message: `cannot start: ${err.message}` });
@@ -151,6 +178,7 @@ async function serve(
   log: Log,
   listen: { host: string; port: number } | undefined,
   tls: WebServerTls | undefined,
+  web?: WebListen,
 ): Promise<CommandResult> {
   const [{ createCredmon }, { registerCredmonMetrics }, { createMetrics }, service, { onStopSignals }] =
     await Promise.all([
@@ -203,6 +231,7 @@ async function serve(
   // stop signal.
   const keepAlive = setInterval(() => {}, 2 ** 30);
   let http: WebServer | undefined;
+  let closeLogin: () => Promise<void> = async () => {};
   try {
     if (listen !== undefined) {
       http = service.createServiceHttp({
@@ -232,6 +261,35 @@ async function serve(
         http = undefined;
       }
     }
+    let login: { close(): Promise<void> } | undefined;
+    if (web !== undefined) {
+      const { createLoginServer } = await import('../credmon/web/index.js');
+      try {
+        const server = await createLoginServer({
+          config,
+          log,
+          host: web.host,
+          port: web.port,
+          tls,
+          trustProxy: web.behindProxy,
+          allowPlain: web.behindProxy,
+          // A login's tokens are in: renew from them now, as after the CredD's SIGHUP.
+          onStored: () => {
+            void credmon.rescan('web login');
+          },
+        });
+        login = server;
+        log.emit({ type: 'credmon.web-serving', level: 'info', url: server.url });
+      } catch (err) {
+        if (isTokenwardenError(err) && err.code === 'CONFIG_INVALID') throw err;
+        log.emit({
+          type: 'credmon.warning',
+          level: 'warning',
+          message: `--web-listen ${web.host}:${web.port}: cannot serve the login web app (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the credmon goes on without it`,
+        });
+      }
+    }
+    closeLogin = () => login?.close() ?? Promise.resolve();
     const starting = credmon.start();
     // A stop signal during the first pass ends it; an error of the start (exit 99) ends the command.
     await Promise.race([starting, stopped]);
@@ -246,8 +304,73 @@ async function serve(
     clearInterval(keepAlive);
     process.off('SIGHUP', onHup);
     stop.dispose();
+    await closeLogin().catch(() => undefined);
     await credmon.close();
     await http?.close();
+    log.close();
+  }
+}
+
+interface WebListen {
+  host: string;
+  port: number;
+  behindProxy: boolean;
+}
+
+/**
+ * `credmon --web-only`: the login web app alone (the Flask app's place, for a site that runs the
+ * renewals in another process or host sharing the directory): no pid, no CREDMON_COMPLETE; after a
+ * login it sends the credmon a SIGHUP through `<credDir>/pid`, as the CredD does.
+ */
+async function serveWebOnly(
+  config: CredmonConfig,
+  log: Log,
+  web: WebListen,
+  tls: WebServerTls | undefined,
+): Promise<CommandResult> {
+  const [{ checkCredDir }, webApp, { onStopSignals }] = await Promise.all([
+    import('../credmon/cred-dir.js'),
+    import('../credmon/web/index.js'),
+    import('../signals/index.js'),
+  ]);
+  await checkCredDir(config.credDir);
+  let stopWith: (signal: NodeJS.Signals) => void = () => {};
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
+    stopWith = resolve;
+  });
+  const stop = onStopSignals({
+    signals: ['SIGTERM', 'SIGINT', 'SIGQUIT'],
+    onStop: (signal) => {
+      log.emit({ type: 'credmon.stopping', level: 'info', reason: signal });
+      stopWith(signal);
+    },
+  });
+  const keepAlive = setInterval(() => {}, 2 ** 30);
+  try {
+    const server = await webApp.createLoginServer({
+      config,
+      log,
+      host: web.host,
+      port: web.port,
+      tls,
+      trustProxy: web.behindProxy,
+      allowPlain: web.behindProxy,
+      onStored: async () => {
+        await webApp
+          .signalCredmonPid(config.credDir)
+          .catch((err: unknown) =>
+            log.emit({ type: 'credmon.warning', level: 'warning', message: (err as Error).message }),
+          );
+      },
+    });
+    log.emit({ type: 'credmon.web-serving', level: 'info', url: server.url });
+    const reason = await stopped;
+    await server.close();
+    log.emit({ type: 'credmon.stopped', level: 'info', reason });
+    return { exitCode: 0 };
+  } finally {
+    clearInterval(keepAlive);
+    stop.dispose();
     log.close();
   }
 }
@@ -276,14 +399,14 @@ function fatal(io: { err(text: string): void }, err: unknown, exitCode: number):
   throw err;
 }
 
-function parseListen(value: string): { host: string; port: number } | undefined {
+function parseListen(value: string, option = '--listen'): { host: string; port: number } | undefined {
   if (value === 'none') return undefined;
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
   const port = m ? Number(m[3]) : Number.NaN;
   if (!m || port > 65535) {
     throw new TokenwardenError(
       'USAGE',
-      `--listen ${value}: expected HOST:PORT (for example 127.0.0.1:9465), or none`,
+      `${option} ${value}: expected HOST:PORT (for example 127.0.0.1:9465), or none`,
     );
   }
   return { host: (m[1] ?? m[2]) as string, port };
