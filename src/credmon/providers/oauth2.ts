@@ -1,7 +1,4 @@
-import { constants } from 'node:fs';
-import { lstat, open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { flock } from 'fs-ext';
 import { SAVE_RETRY_DELAYS_MS } from '../../credentials/index.js';
 import { OAuthError, TokenwardenError } from '../../errors.js';
 import {
@@ -21,7 +18,8 @@ import {
 } from '../../oidc/index.js';
 import { Secret } from '../../secret.js';
 import type { OAuth2ProviderConfig } from '../config/types.js';
-import { CRED_FILE_MODE, credFilePath, MAX_CRED_FILE_BYTES, readCredFile } from '../cred-files.js';
+import { CRED_FILE_MODE, credFilePath, readCredFile } from '../cred-files.js';
+import { identityOf, lockTop } from '../top-lock.js';
 import type { CredentialProvider, CredentialRef, ProviderContext, RenewOutcome } from './types.js';
 
 /**
@@ -47,7 +45,6 @@ import type { CredentialProvider, CredentialRef, ProviderContext, RenewOutcome }
  */
 
 /** Longest wait for another holder of a `.top`'s lock before the renewal fails (and is retried). */
-const LOCK_WAIT_MS = 10_000;
 /** Room reserved for each of `.top` and `.use` before the refresh. */
 const RESERVE_BYTES = 64 * 1024;
 
@@ -385,77 +382,5 @@ async function saveWithRetries(
       }
     }
     throw last;
-  }
-}
-
-async function identityOf(path: string): Promise<string | undefined> {
-  try {
-    const st = await lstat(path, { bigint: true });
-    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
-  } catch {
-    return undefined;
-  }
-}
-
-interface HeldTop {
-  text: string;
-  identity: string;
-  release(): Promise<void>;
-}
-
-const TOP_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-
-/**
- * Opens `.top` (never through a symlink), takes flock(2) on it, and makes sure the path still names
- * the file locked (another process may have replaced it meanwhile: then the new one is taken). Returns
- * its text, read through the locked descriptor.
- */
-async function lockTop(path: string, signal: AbortSignal): Promise<HeldTop> {
-  const deadline = Date.now() + LOCK_WAIT_MS;
-  for (let attempt = 0; ; attempt++) {
-    signal.throwIfAborted();
-    let handle: Awaited<ReturnType<typeof open>>;
-    try {
-      handle = await open(path, TOP_FLAGS);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw new TokenwardenError('TOKEN_NOT_FOUND', `${path} no longer exists`);
-      if (code === 'ELOOP') throw new TokenwardenError('FILE_UNSAFE', `${path} is a symbolic link`);
-      throw new TokenwardenError('FILE_IO', `cannot open ${path}: ${code ?? String(err)}`, { cause: err });
-    }
-    let keep = false;
-    try {
-      const locked = await new Promise<boolean>((resolve, reject) =>
-        flock(handle.fd, 'exnb', (err) => {
-          if (!err) resolve(true);
-          else if (err.code === 'EAGAIN' || err.code === 'EWOULDBLOCK') resolve(false);
-          else reject(err);
-        }),
-      );
-      if (locked) {
-        const st = await handle.stat({ bigint: true });
-        const identity = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
-        if ((await identityOf(path)) === identity) {
-          if (!st.isFile()) throw new TokenwardenError('FILE_UNSAFE', `${path} is not a regular file`);
-          if (Number(st.size) > MAX_CRED_FILE_BYTES) {
-            throw new TokenwardenError('FILE_UNSAFE', `${path} is larger than ${MAX_CRED_FILE_BYTES} bytes`);
-          }
-          const text = (await handle.readFile()).toString('utf8');
-          keep = true;
-          return { text, identity, release: () => handle.close() };
-        }
-        // Replaced between our open and our lock: try the new file.
-        continue;
-      }
-      if (Date.now() >= deadline) {
-        throw new TokenwardenError(
-          'LOCK_TIMEOUT',
-          `${path} is held by another process (a refresh in progress)`,
-        );
-      }
-      await sleep(Math.min(50, 2 * 2 ** Math.min(attempt, 5)), undefined, { signal });
-    } finally {
-      if (!keep) await handle.close().catch(() => undefined);
-    }
   }
 }

@@ -1,7 +1,8 @@
 import { lstat, mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TokenwardenError } from '../../errors.js';
-import { writeCredFile } from '../cred-files.js';
+import { credFilePath, writeCredFile } from '../cred-files.js';
+import { type HeldTop, lockTop } from '../top-lock.js';
 
 /**
  * What a finished login leaves in the credential directory, in the files and formats the Flask app
@@ -12,7 +13,7 @@ import { writeCredFile } from '../cred-files.js';
  *   as requests-oauthlib adds it;
  * - `.meta`: `{"client_id", "token_url", "use_refresh_token"}`. Unlike the Flask app's, no
  *   `client_secret`: the credmon reads it from `<P>_CLIENT_SECRET_FILE`.
- * Each file is written atomically, mode 0400 (cred-files.ts). Order: `.meta`, then `.top`, then `.use`:
+ * Each file is written atomically, mode 0400 (cred-files.ts), under the credential's lock (top-lock.ts). Order: `.meta`, then `.top`, then `.use`:
  * the refresh token is stored before the access token is written, a scan in between finds the `.meta`
  * it needs, and the `.use` ends up newer than the `.top`, so the credmon does not refresh it at once.
  */
@@ -53,11 +54,31 @@ export async function storeLogin(login: LoginToStore): Promise<StoredLogin> {
   };
   const write = (kind: 'top' | 'use' | 'meta', value: unknown) =>
     writeCredFile(login.credDir, login.user, login.credName, kind, JSON.stringify(value));
-  await write('meta', meta);
-  await write('top', top);
-  await write('use', use);
+  // A refresh of the previous login's grant may be in flight in the credmon: wait for it (the lock it
+  // holds on the old .top), so that its rotated .top cannot land over this login's.
+  const held = await lockExistingTop(credFilePath(login.credDir, login.user, login.credName, 'top'));
+  try {
+    await write('meta', meta);
+    await write('top', top);
+    await write('use', use);
+  } finally {
+    await held?.release();
+  }
   return { useRefreshToken };
 }
+
+/** The lock on the credential's current `.top`, or undefined when there is none yet (a first login). */
+async function lockExistingTop(path: string): Promise<HeldTop | undefined> {
+  try {
+    return await lockTop(path, AbortSignal.timeout(LOGIN_LOCK_WAIT_MS));
+  } catch (err) {
+    if (err instanceof TokenwardenError && err.code === 'TOKEN_NOT_FOUND') return undefined;
+    throw err;
+  }
+}
+
+/** Longer than the credmon's own wait for the lock, shorter than a browser's patience. */
+const LOGIN_LOCK_WAIT_MS = 15_000;
 
 /**
  * The user's directory of the credential directory, made as the CredD makes it (mode 0700) when it is
