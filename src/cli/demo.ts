@@ -1,9 +1,10 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { startTestIssuer } from '../testing/index.js';
 import { formatDuration } from '../tokens/index.js';
@@ -19,8 +20,9 @@ export const command: Command = {
   details: `Starts the bundled test OpenID provider on 127.0.0.1, sets up an account through a real device
 flow (approved automatically), writes a config.ini with three tokens of different audiences and scopes
 plus a client-credentials robot, renews them, and shows status and inspect; then starts the agent and
-gets a token from it twice (the second from its cache), and with oidc-token where it is installed.
-Nothing leaves this machine.`,
+gets a token from it twice (the second from its cache), and with oidc-token where it is installed;
+runs the daemon for a moment; last, runs the HTCondor credmon on a credential directory laid out as the
+CredD leaves it, whose local issuer mints a SciToken for a user. Nothing leaves this machine.`,
   options: {
     dir: {
       type: 'string',
@@ -92,6 +94,8 @@ Nothing leaves this machine.`,
       code ||= await agentDemo(dir, config, issuer, io, say);
       step('tokenwarden daemon: each token on its own schedule, with a status page and /metrics');
       code ||= await daemonDemo(config, say);
+      step("tokenwarden credmon: HTCondor's credential directory, with a local SciToken issuer");
+      code ||= await credmonDemo(dir, io, say);
       step('done');
       say(
         keep
@@ -152,6 +156,74 @@ async function daemonDemo(config: string, say: (text: string) => void): Promise<
     say(
       code === 0 ? '  SIGTERM: the daemon finished its work in flight and stopped' : `  daemon exit ${code}`,
     );
+  }
+  return 0;
+}
+
+/**
+ * Runs `tokenwarden credmon` (as condor_master would, configured by a condor_config) on a credential
+ * directory where the CredD has stored a local-issuer credential for alice, waits for its first full
+ * pass (CREDMON_COMPLETE), shows the SciToken it minted, and stops it with SIGTERM.
+ */
+async function credmonDemo(dir: string, io: CliIO, say: (text: string) => void): Promise<number> {
+  const base = join(dir, 'credmon');
+  const credDir = join(base, 'oauth_credentials');
+  await rm(base, { recursive: true, force: true });
+  await mkdir(join(credDir, 'alice'), { recursive: true, mode: 0o700 });
+  // What the CredD leaves for a local-issuer credential: a .top holding the user name.
+  await writeFile(join(credDir, 'alice', 'scitokens.top'), 'alice', { mode: 0o600 });
+  const condorConfig = join(base, 'condor_config');
+  await writeFile(
+    condorConfig,
+    [
+      `SEC_CREDENTIAL_DIRECTORY_OAUTH = ${credDir}`,
+      `CREDMON_OAUTH_LOG = ${join(base, 'CredMonOAuthLog')}`,
+      'LOCAL_CREDMON_PROVIDER_NAMES = scitokens',
+      `LOCAL_CREDMON_PRIVATE_KEY = ${join(base, 'scitokens-private.pem')}`,
+      `LOCAL_CREDMON_PUBLIC_KEY = ${join(base, 'scitokens.pem')}`,
+      'LOCAL_CREDMON_ISSUER = https://ap.demo.example',
+      'LOCAL_CREDMON_TOKEN_AUDIENCE = https://storage.demo.example',
+      'LOCAL_CREDMON_AUTHZ_TEMPLATE = read:/user/{username} write:/user/{username}',
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  say(`$ CONDOR_CONFIG=${condorConfig} tokenwarden credmon`);
+  const cli = fileURLToPath(new URL('./main.js', import.meta.url));
+  const child = spawn(process.execPath, [cli, 'credmon'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, CONDOR_CONFIG: condorConfig },
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  let done = false;
+  void exited.then(() => {
+    done = true;
+  });
+  try {
+    const complete = join(credDir, 'CREDMON_COMPLETE');
+    for (let i = 0; i < 1500 && !done && !existsSync(complete); i++) await sleep(20);
+    if (!existsSync(complete)) {
+      const log = await readFile(join(base, 'CredMonOAuthLog'), 'utf8').catch(() => '');
+      say(`  the credmon did not complete a pass:\n${stderr}${log}`);
+      return 1;
+    }
+    const use = join(credDir, 'alice', 'scitokens.use');
+    say(
+      `  pid ${await readFile(join(credDir, 'pid'), 'utf8')}, CREDMON_COMPLETE touched after its first pass`,
+    );
+    say(
+      `  ${use} (mode ${((await stat(use)).mode & 0o777).toString(8)}), the key pair made at first start in ${base}:`,
+    );
+    const { access_token: token } = JSON.parse(await readFile(use, 'utf8')) as { access_token: string };
+    await main(['inspect', token], io);
+  } finally {
+    child.kill('SIGTERM');
+    const code = await exited;
+    say(code === 0 ? '  SIGTERM: the credmon stopped (exit 0)' : `  credmon exit ${code}`);
   }
   return 0;
 }

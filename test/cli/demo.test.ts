@@ -42,6 +42,12 @@ describe('demo', () => {
       /first: a new token \(1 refresh at the issuer\); second: the same token, from the cache/,
     );
     assert.match(run.stdout, /oidc-agent's own client got the same cached token from tokenwarden's agent/);
+    // The credmon step: the local issuer minted alice's SciToken in a CredD-style directory.
+    assert.match(run.stdout, /CREDMON_COMPLETE touched after its first pass/);
+    assert.match(run.stdout, /scitokens\.use \(mode 400\)/);
+    assert.match(run.stdout, /subject:\s+alice/);
+    assert.match(run.stdout, /read:\/user\/alice/);
+    assert.match(run.stdout, /SIGTERM: the credmon stopped \(exit 0\)/);
 
     const tokens = join(work, 'tokens');
     const secrets = await collectSecretsIn({ dir: work, tokens, state: join(work, 'state') }, []);
@@ -59,6 +65,11 @@ describe('demo', () => {
       const { header, claims } = decodeToken(await readFile(join(tokens, f), 'utf8'));
       for (const id of [header.kid, claims.jti, claims.client_id]) if (typeof id === 'string') ids.add(id);
     }
+    const minted = JSON.parse(
+      await readFile(join(work, 'credmon', 'oauth_credentials', 'alice', 'scitokens.use'), 'utf8'),
+    ) as { access_token: string };
+    const local = decodeToken(minted.access_token);
+    for (const id of [local.header.kid, local.claims.jti]) if (typeof id === 'string') ids.add(id);
     const opaque = [...output.matchAll(OPAQUE_SHAPED)].map((m) => m[0]).filter((v) => !ids.has(v));
     // Only a prefix of each, so a failure does not print the secret it found.
     assert.deepEqual(
