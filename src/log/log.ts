@@ -26,8 +26,12 @@ export interface LogSink {
  */
 export interface Log {
   emit(event: LogEvent): void;
-  /** A value no sink may show (a token, a password, a client secret): cut from every later line. */
-  addSecret(value: string | Secret): void;
+  /**
+   * A value no sink may show (a token, a password, a client secret): cut from every later line until
+   * the returned function is called. Registrations are counted, so two holders of one value may each
+   * let go; a value needed for the life of the process may ignore the return.
+   */
+  addSecret(value: string | Secret): () => void;
   /** Closes the sinks; idempotent. Events emitted afterwards are dropped. */
   close(): void;
 }
@@ -35,7 +39,9 @@ export interface Log {
 /** The log that writes nothing. */
 export const NO_LOG: Log = Object.freeze({
   emit() {},
-  addSecret() {},
+  addSecret() {
+    return () => undefined;
+  },
   close() {},
 });
 
@@ -75,7 +81,7 @@ export function createLog(sinks: readonly LogSink[], options: CreateLogOptions =
       }
     },
     addSecret(value) {
-      secrets.add(typeof value === 'string' ? value : value.reveal());
+      return secrets.add(typeof value === 'string' ? value : value.reveal());
     },
     close() {
       if (closed) return;

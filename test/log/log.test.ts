@@ -12,6 +12,7 @@ import {
   journaldSink,
   type LogRecord,
   NO_LOG,
+  SecretValues,
   stderrIsJournal,
   stderrSink,
 } from '../../src/log/index.js';
@@ -104,6 +105,44 @@ describe('createLog', () => {
     assert.deepEqual(out.lines, [
       '<4>renewal.failed token=t account=vo code=OAUTH_ERROR message="refresh_token=[REDACTED] raw [REDACTED] pw [REDACTED]"\n',
     ]);
+  });
+
+  it('lets a registered secret go when its holder is done, counting holders of one value', () => {
+    const out = collector();
+    const log = createLog([journaldSink(out)]);
+    const line = (message: string) =>
+      log.emit({ type: 'renewal.failed', level: 'warning', token: 't', account: 'vo', code: 'X', message });
+    const first = log.addSecret('shared-value-1');
+    const second = log.addSecret('shared-value-1');
+    first();
+    first(); // idempotent: does not take the second holder's registration
+    line('a shared-value-1');
+    second();
+    line('b shared-value-1');
+    assert.deepEqual(out.lines, [
+      '<4>renewal.failed token=t account=vo code=X message="a [REDACTED]"\n',
+      '<4>renewal.failed token=t account=vo code=X message="b shared-value-1"\n',
+    ]);
+  });
+
+  it('keeps no form of a secret once every registration of it ends (a renewal per token, for ever)', () => {
+    const values = new SecretValues();
+    values.add('client-secret-kept-for-the-process');
+    const base = values.size;
+    for (let i = 0; i < 5000; i++) {
+      const forgetRefresh = values.add(`refresh/token+${i}`);
+      const forgetAccess = values.add(`access-token-${i}`);
+      // In flight: the value and its encoded forms are cut, longest first.
+      assert.equal(
+        values.redact(`sent refresh_token=${encodeURIComponent(`refresh/token+${i}`)} got access-token-${i}`),
+        'sent refresh_token=[REDACTED] got [REDACTED]',
+      );
+      forgetAccess();
+      forgetRefresh();
+    }
+    assert.equal(values.size, base);
+    assert.equal(values.redact('refresh/token+7 access-token-7'), 'refresh/token+7 access-token-7');
+    assert.equal(values.redact('x client-secret-kept-for-the-process'), 'x [REDACTED]');
   });
 
   it('drops events below its level; debug is off by default', () => {

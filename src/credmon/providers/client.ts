@@ -130,6 +130,9 @@ export function createClientProvider(
   /** Recent and in-flight requests by what they ask (scope and audience), shared between users. */
   const shared = new Map<string, Promise<Issued>>();
 
+  /** The client secret last read, cut from the log while it is the one in use. */
+  let heldSecret: { value: string; forget: () => void } | undefined;
+
   async function readSecret(ctx: Pick<ProviderContext, 'log'>): Promise<Secret> {
     let text: string | undefined;
     try {
@@ -154,7 +157,11 @@ export function createClientProvider(
         `${secretKnob}: the client secret file ${config.clientSecretFile} is empty`,
       );
     }
-    ctx.log.addSecret(value);
+    // Read at every request: registered once per value (a rotated secret replaces the old one).
+    if (heldSecret?.value !== value) {
+      heldSecret?.forget();
+      heldSecret = { value, forget: ctx.log.addSecret(value) };
+    }
     return new Secret(value);
   }
 
@@ -183,22 +190,27 @@ export function createClientProvider(
       throw explain(err, config);
     }
     const token = response.accessToken.reveal();
-    ctx.log.addSecret(token);
-    const now = Math.floor(ctx.clock() / 1000);
-    let claims: { exp?: number | undefined } | undefined;
+    // Cut from the log while this request runs (the engine writes `.use` without logging its text).
+    const forget = ctx.log.addSecret(token);
     try {
-      claims = decodeToken(token).claims;
-    } catch {
-      claims = undefined; // an opaque token: its lifetime is what expires_in says
+      const now = Math.floor(ctx.clock() / 1000);
+      let claims: { exp?: number | undefined } | undefined;
+      try {
+        claims = decodeToken(token).claims;
+      } catch {
+        claims = undefined; // an opaque token: its lifetime is what expires_in says
+      }
+      const expiresAt =
+        expiryOf(response, claims, now) ?? now + (config.lifetimeSeconds ?? DEFAULT_CLIENT_TOKEN_LIFETIME);
+      // What the issuer said, as the Python credmon writes it; else what the token or the knob says.
+      const expiresIn = response.expiresIn ?? Math.max(0, expiresAt - now);
+      const text = config.useJson
+        ? JSON.stringify({ access_token: token, expires_in: expiresIn })
+        : `${token}\n`;
+      return { text, issuedAt: now, expiresAt };
+    } finally {
+      forget();
     }
-    const expiresAt =
-      expiryOf(response, claims, now) ?? now + (config.lifetimeSeconds ?? DEFAULT_CLIENT_TOKEN_LIFETIME);
-    // What the issuer said, as the Python credmon writes it; else what the token or the knob says.
-    const expiresIn = response.expiresIn ?? Math.max(0, expiresAt - now);
-    const text = config.useJson
-      ? JSON.stringify({ access_token: token, expires_in: expiresIn })
-      : `${token}\n`;
-    return { text, issuedAt: now, expiresAt };
   }
 
   /** One request for every user asking the same thing while the last answer is fresh. */

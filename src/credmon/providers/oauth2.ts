@@ -197,9 +197,12 @@ export function createOAuth2Provider(
       const usePath = credFilePath(ctx.credDir, ref.user, ref.cred.name, 'use');
       const held = await lockTop(topPath, ctx.signal);
       const reservations: WriteReservation[] = [];
+      // This renewal's tokens are cut from the log while it runs, and let go when it ends.
+      const forget: Array<() => void> = [];
+      const hide = (value: string | Secret) => forget.push(ctx.log.addSecret(value));
       try {
         const top = parseTop(held.text, topPath, held.identity);
-        ctx.log.addSecret(top.refreshToken);
+        hide(top.refreshToken);
         const meta = await readMeta(ref, ctx);
         if (meta !== undefined) await scrubMeta(ref, meta, ctx);
         if (meta?.useRefreshToken === false) {
@@ -209,7 +212,7 @@ export function createOAuth2Provider(
           );
         }
         const secret = await readSecret();
-        if (secret !== undefined) ctx.log.addSecret(secret);
+        if (secret !== undefined) hide(secret);
         // Space and permission for both writes, before the grant is spent.
         reservations.push(await reserveAtomicWrite(topPath, RESERVE_BYTES, { mode: CRED_FILE_MODE }));
         reservations.push(await reserveAtomicWrite(usePath, RESERVE_BYTES, { mode: CRED_FILE_MODE }));
@@ -245,10 +248,10 @@ export function createOAuth2Provider(
           }
           throw err;
         }
-        ctx.log.addSecret(response.accessToken);
+        hide(response.accessToken);
         const [topSlot, useSlot] = reservations as [WriteReservation, WriteReservation];
         if (response.refreshToken !== undefined) {
-          ctx.log.addSecret(response.refreshToken);
+          hide(response.refreshToken);
           const rotated = { ...top.record, refresh_token: response.refreshToken.reveal() };
           await saveWithRetries(
             topSlot,
@@ -281,6 +284,7 @@ export function createOAuth2Provider(
       } finally {
         for (const r of reservations) await r.release().catch(() => undefined);
         await held.release();
+        for (const f of forget) f();
       }
     },
   };

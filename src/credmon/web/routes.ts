@@ -195,7 +195,7 @@ export function registerLoginRoutes(app: FastifyInstance, opts: LoginRoutesOptio
     try {
       const ad = await sessionAd(config, session, state.label);
       const setup = await providerSetup(config, ad);
-      if (setup.clientSecret !== undefined) log.addSecret(setup.clientSecret);
+      if (setup.clientSecret !== undefined) reply.raw.once('close', log.addSecret(setup.clientSecret));
       const client = await clientFor(setup, undefined, ctx(request));
       const start = await beginRedirectLogin(client, {
         redirectUri: setup.redirectUri,
@@ -241,7 +241,7 @@ export function registerLoginRoutes(app: FastifyInstance, opts: LoginRoutesOptio
     try {
       const ad = await sessionAd(config, session, state.label);
       const setup = await providerSetup(config, ad);
-      if (setup.clientSecret !== undefined) log.addSecret(setup.clientSecret);
+      if (setup.clientSecret !== undefined) reply.raw.once('close', log.addSecret(setup.clientSecret));
       const client = await clientFor(setup, query.get('iss') ?? undefined, ctx(request));
       const response = await completeRedirectLogin(
         client,
@@ -253,7 +253,8 @@ export function registerLoginRoutes(app: FastifyInstance, opts: LoginRoutesOptio
       );
       for (const member of ['access_token', 'refresh_token', 'id_token'] as const) {
         const value = (response as Record<string, unknown>)[member];
-        if (typeof value === 'string' && value !== '') log.addSecret(value);
+        // Cut from the log until this request's response is done (refusals log after the catch).
+        if (typeof value === 'string' && value !== '') reply.raw.once('close', log.addSecret(value));
       }
       const stored = await storeLogin({
         credDir: config.credDir,
