@@ -67,6 +67,26 @@ export interface OAuth2ProviderOptions {
   timeoutSeconds?: number;
   /** Waits between retries of a failed save (tests). */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Every write of `.top` or `.use` goes through it: `write` does the write (tests: a disk that fails
+   * by throwing instead of calling it). By default it just writes.
+   */
+  save?: (path: string, write: () => Promise<void>) => Promise<void>;
+}
+
+/**
+ * A refresh whose rotated `.top` could not be saved: the issuer has already spent the refresh token on
+ * disk, so the next attempt saves this (never refreshes with the spent one) while `.top` is still the
+ * file the rotation replaced.
+ */
+interface Unsaved {
+  /** Identity of the `.top` the rotation replaces. */
+  identity: string;
+  top: string;
+  use: string;
+  outcome: RenewOutcome;
+  /** Lets the held tokens go from the log's secret list. */
+  forget: () => void;
 }
 
 export function createOAuth2Provider(
@@ -75,6 +95,9 @@ export function createOAuth2Provider(
 ): CredentialProvider {
   const timeoutSeconds = options.timeoutSeconds ?? 30;
   const wait = options.sleep ?? ((ms: number) => sleep(ms));
+  const save = options.save ?? ((_path: string, write: () => Promise<void>) => write());
+  /** Rotated refresh tokens not yet durable, by `.top` path; only in memory. */
+  const unsaved = new Map<string, Unsaved>();
   let metadata: Promise<IssuerMetadata> | undefined;
   /** `.meta` files already reported for their client secret, by path and identity. */
   const scrubbed = new Set<string>();
@@ -178,6 +201,25 @@ export function createOAuth2Provider(
     });
   };
 
+  /** Saves a held rotation: `.top` first (the lock on it is held, and it is still the file replaced). */
+  const saveUnsaved = async (topPath: string, usePath: string, pending: Unsaved): Promise<RenewOutcome> => {
+    await save(topPath, () => writeFileAtomic(topPath, pending.top, { mode: CRED_FILE_MODE }));
+    pending.forget();
+    // .top is durable now; a .use that fails here is renewed from it next time.
+    await save(usePath, () => writeFileAtomic(usePath, pending.use, { mode: CRED_FILE_MODE }));
+    return pending.outcome;
+  };
+
+  const lost = (ref: CredentialRef, topPath: string, err: unknown): TokenwardenError =>
+    new TokenwardenError(
+      'CREDENTIAL_LOST',
+      `${ref.user}/${ref.cred.name}: the issuer rotated the refresh token, but ${topPath} could not be saved (${err instanceof Error ? err.message : String(err)}); the refresh token on disk is spent, the new one is held in memory and is saved at the next attempt (no refresh is sent meanwhile)`,
+      {
+        cause: err,
+        hint: 'fix the disk (space, permissions) so the credmon can write the file; if the credmon stops before it is saved, the user must log in again',
+      },
+    );
+
   return {
     kind: 'oauth2',
     name: config.name,
@@ -201,6 +243,20 @@ export function createOAuth2Provider(
       const forget: Array<() => void> = [];
       const hide = (value: string | Secret) => forget.push(ctx.log.addSecret(value));
       try {
+        const pending = unsaved.get(topPath);
+        if (pending !== undefined) {
+          unsaved.delete(topPath);
+          if (pending.identity === held.identity) {
+            try {
+              return await saveUnsaved(topPath, usePath, pending);
+            } catch (err) {
+              unsaved.set(topPath, pending);
+              throw lost(ref, topPath, err);
+            }
+          }
+          // .top was replaced since (a new login): it is newer than the rotation held; that is dropped.
+          pending.forget();
+        }
         const top = parseTop(held.text, topPath, held.identity);
         hide(top.refreshToken);
         const meta = await readMeta(ref, ctx);
@@ -250,37 +306,57 @@ export function createOAuth2Provider(
         }
         hide(response.accessToken);
         const [topSlot, useSlot] = reservations as [WriteReservation, WriteReservation];
-        if (response.refreshToken !== undefined) {
-          hide(response.refreshToken);
-          const rotated = { ...top.record, refresh_token: response.refreshToken.reveal() };
-          await saveWithRetries(
-            topSlot,
-            JSON.stringify(rotated),
-            async () => {
-              // A new login replaced .top while we refreshed: it is newer than our result; keep it.
-              if ((await identityOf(topPath)) !== held.identity) {
-                throw new TokenwardenError(
-                  'RENEW_FAILED',
-                  `${topPath} was replaced while it was being refreshed (a new login); the newer one is kept`,
-                );
-              }
-            },
-            wait,
-          );
-        } else {
-          await topSlot.release();
-        }
         const use: Record<string, unknown> = {
           access_token: response.accessToken.reveal(),
           ...response.extra,
         };
-        await saveWithRetries(useSlot, JSON.stringify(use), async () => undefined, wait);
         const nowSeconds = Math.floor(ctx.clock() / 1000);
         const expiresIn = response.expiresIn ?? Number(response.extra.expires_in);
-        return {
+        const outcome: RenewOutcome = {
           issuedAt: nowSeconds,
           expiresAt: Number.isFinite(expiresIn) ? nowSeconds + expiresIn : nowSeconds,
         };
+        if (response.refreshToken !== undefined) {
+          hide(response.refreshToken);
+          const rotated = JSON.stringify({ ...top.record, refresh_token: response.refreshToken.reveal() });
+          try {
+            await saveWithRetries(
+              topSlot,
+              rotated,
+              async () => {
+                // A new login replaced .top while we refreshed: it is newer than our result; keep it.
+                if ((await identityOf(topPath)) !== held.identity) {
+                  throw new TokenwardenError(
+                    'RENEW_FAILED',
+                    `${topPath} was replaced while it was being refreshed (a new login); the newer one is kept`,
+                  );
+                }
+              },
+              wait,
+              save,
+            );
+          } catch (err) {
+            if (err instanceof TokenwardenError && err.code === 'RENEW_FAILED') throw err;
+            // The token on disk is spent: hold the new one (and its access token) until it is saved.
+            const forgetRefresh = ctx.log.addSecret(response.refreshToken);
+            const forgetAccess = ctx.log.addSecret(response.accessToken);
+            unsaved.set(topPath, {
+              identity: held.identity,
+              top: rotated,
+              use: JSON.stringify(use),
+              outcome,
+              forget: () => {
+                forgetRefresh();
+                forgetAccess();
+              },
+            });
+            throw lost(ref, topPath, err);
+          }
+        } else {
+          await topSlot.release();
+        }
+        await saveWithRetries(useSlot, JSON.stringify(use), async () => undefined, wait, save);
+        return outcome;
       } finally {
         for (const r of reservations) await r.release().catch(() => undefined);
         await held.release();
@@ -366,10 +442,11 @@ async function saveWithRetries(
   data: string,
   check: () => Promise<void>,
   wait: (ms: number) => Promise<void>,
+  save: (path: string, write: () => Promise<void>) => Promise<void>,
 ): Promise<void> {
   await check();
   try {
-    await slot.write(data);
+    await save(slot.path, () => slot.write(data));
     return;
   } catch (first) {
     // The reservation is spent by a failed write; each retry is a fresh atomic write.
@@ -378,7 +455,7 @@ async function saveWithRetries(
       await wait(delay);
       try {
         await check();
-        await writeFileAtomic(slot.path, data, { mode: CRED_FILE_MODE });
+        await save(slot.path, () => writeFileAtomic(slot.path, data, { mode: CRED_FILE_MODE }));
         return;
       } catch (err) {
         if (err instanceof TokenwardenError && err.code === 'RENEW_FAILED') throw err;

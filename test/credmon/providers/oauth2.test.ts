@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { parseCredName } from '../../../src/credmon/names.js';
+import { createOAuth2Provider } from '../../../src/credmon/providers/oauth2.js';
+import type { CredentialRef, ProviderContext } from '../../../src/credmon/providers/types.js';
+import { TokenwardenError } from '../../../src/errors.js';
+import { startTestIssuer, type TestIssuer } from '../../../src/testing/index.js';
+import { type CredDir, credPath, makeCredDir, readSecureFile, storeCred } from '../../helpers/credd.js';
+import { tempDir } from '../../helpers/tmp.js';
+import {
+  addCredmonClient,
+  leaksIn,
+  loginRefreshToken,
+  memoryLog,
+  oauth2Provider,
+  writeSecretFile,
+} from '../oauth-world.js';
+
+describe('the OAuth2 provider on its own, against the test issuer', () => {
+  let issuer: TestIssuer;
+  let cleanup: () => Promise<void>;
+  let cd: CredDir;
+  let secretFile: string;
+
+  beforeEach(async () => {
+    issuer = await startTestIssuer({ accessTokenTtl: 3600 });
+    await addCredmonClient(issuer);
+    let dir: string;
+    ({ dir, cleanup } = await tempDir());
+    cd = await makeCredDir(dir);
+    secretFile = await writeSecretFile(dir);
+  });
+  afterEach(async () => {
+    await issuer.close();
+    await cleanup();
+  });
+
+  function refOf(user: string, name: string): CredentialRef {
+    const parsed = parseCredName(name);
+    assert.ok(parsed.ok);
+    return { user, cred: parsed.value };
+  }
+
+  it('a rotated refresh token whose .top save fails is held and saved at the next attempt, never refreshed with the spent one', async () => {
+    await storeCred(cd, 'alice', 'myissuer', {
+      refresh_token: await loginRefreshToken(issuer, 'alice'),
+      scopes: 'storage.read:/',
+    });
+    const topPath = credPath(cd, 'alice', 'myissuer', 'top');
+    let diskFull = false;
+    const provider = createOAuth2Provider(oauth2Provider('myissuer', issuer, secretFile), {
+      sleep: async () => undefined,
+      save: async (path, write) => {
+        if (diskFull && path === topPath) throw new Error('ENOSPC: no space left on device');
+        await write();
+      },
+    });
+    const { log, text } = memoryLog();
+    const ctx = (): ProviderContext => ({
+      credDir: cd.path,
+      log,
+      clock: Date.now,
+      fetch,
+      signal: AbortSignal.timeout(10_000),
+    });
+    const ref = refOf('alice', 'myissuer');
+    const spent = JSON.parse(await readFile(topPath, 'utf8')).refresh_token as string;
+
+    diskFull = true;
+    await assert.rejects(provider.renew(ref, ctx()), (err: unknown) => {
+      assert.ok(err instanceof TokenwardenError);
+      assert.equal(err.code, 'CREDENTIAL_LOST');
+      assert.match(err.message, /held in memory/);
+      assert.match(err.hint ?? '', /fix the disk.*log in again/);
+      return true;
+    });
+    assert.equal(JSON.parse(await readFile(topPath, 'utf8')).refresh_token, spent, '.top untouched');
+    const refreshes = issuer.stats().tokenRequests.refresh_token ?? 0;
+    assert.equal(refreshes, 1);
+    // Still failing: still held, still no refresh sent.
+    await assert.rejects(provider.renew(ref, ctx()), { code: 'CREDENTIAL_LOST' });
+
+    diskFull = false;
+    const outcome = await provider.renew(ref, ctx());
+    assert.ok(outcome.expiresAt > Date.now() / 1000);
+    assert.equal(issuer.stats().tokenRequests.refresh_token ?? 0, refreshes, 'the retry only saved');
+    const saved = JSON.parse(await readFile(topPath, 'utf8'));
+    assert.notEqual(saved.refresh_token, spent);
+    assert.equal(saved.scopes, 'storage.read:/', 'other keys kept');
+    assert.equal(issuer.refreshTokenConsumedAt(saved.refresh_token), undefined, 'the held one is live');
+    const use = JSON.parse((await readSecureFile(credPath(cd, 'alice', 'myissuer', 'use'))).toString());
+    assert.equal(use.access_token, issuer.accessTokenIssuedFor(spent));
+
+    // The grant is alive: a further renewal refreshes with the saved token.
+    await provider.renew(ref, ctx());
+    assert.equal(issuer.stats().tokenRequests.refresh_token, refreshes + 1);
+    assert.equal(issuer.stats().reuseDetected, 0);
+    assert.equal(issuer.stats().revokedGrants, 0);
+    assert.deepEqual(leaksIn(text(), issuer.issuedSecrets()), []);
+  });
+});
