@@ -17,9 +17,11 @@ import {
   refreshTokenGrant,
 } from '../../oidc/index.js';
 import { Secret } from '../../secret.js';
+import { decodeToken } from '../../tokens/index.js';
 import type { OAuth2ProviderConfig } from '../config/types.js';
 import { CRED_FILE_MODE, credFilePath, readCredFile } from '../cred-files.js';
 import { identityOf, lockTop } from '../top-lock.js';
+import { DEFAULT_CLIENT_TOKEN_LIFETIME } from './client.js';
 import type { CredentialProvider, CredentialRef, ProviderContext, RenewOutcome } from './types.js';
 
 /**
@@ -96,6 +98,8 @@ export function createOAuth2Provider(
   const timeoutSeconds = options.timeoutSeconds ?? 30;
   const wait = options.sleep ?? ((ms: number) => sleep(ms));
   const save = options.save ?? ((_path: string, write: () => Promise<void>) => write());
+  /** Whether the "no expires_in" warning was given (once per provider). */
+  let warnedNoExpiry = false;
   /** Rotated refresh tokens not yet durable, by `.top` path; only in memory. */
   const unsaved = new Map<string, Unsaved>();
   let metadata: Promise<IssuerMetadata> | undefined;
@@ -312,10 +316,26 @@ export function createOAuth2Provider(
         };
         const nowSeconds = Math.floor(ctx.clock() / 1000);
         const expiresIn = response.expiresIn ?? Number(response.extra.expires_in);
-        const outcome: RenewOutcome = {
-          issuedAt: nowSeconds,
-          expiresAt: Number.isFinite(expiresIn) ? nowSeconds + expiresIn : nowSeconds,
-        };
+        let expiresAt =
+          Number.isFinite(expiresIn) && expiresIn > 0
+            ? nowSeconds + expiresIn
+            : jwtExpiry(response.accessToken.reveal());
+        if (expiresAt === undefined) {
+          // Opaque and no expires_in: assume the Python default, written into .use so a rescan agrees.
+          expiresAt = nowSeconds + DEFAULT_CLIENT_TOKEN_LIFETIME;
+          use.expires_in = DEFAULT_CLIENT_TOKEN_LIFETIME;
+          if (!warnedNoExpiry) {
+            warnedNoExpiry = true;
+            ctx.log.emit({
+              type: 'credmon.warning',
+              level: 'warning',
+              user: ref.user,
+              cred: ref.cred.name,
+              message: `provider ${config.name}: the issuer's access token is opaque and its response has no expires_in; assumed to last ${DEFAULT_CLIENT_TOKEN_LIFETIME} s (said once per provider)`,
+            });
+          }
+        }
+        const outcome: RenewOutcome = { issuedAt: nowSeconds, expiresAt };
         if (response.refreshToken !== undefined) {
           hide(response.refreshToken);
           const rotated = JSON.stringify({ ...top.record, refresh_token: response.refreshToken.reveal() });
@@ -399,6 +419,17 @@ function withoutIdToken(base: typeof fetch): typeof fetch {
       headers,
     });
   };
+}
+
+/** The `exp` of an access token that is a JWT saying one; undefined for an opaque token. */
+function jwtExpiry(token: string): number | undefined {
+  if (token.split('.').length !== 3) return undefined;
+  try {
+    const exp = decodeToken(token).claims.exp;
+    return typeof exp === 'number' ? exp : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `"a,b"` (as the CredD writes scopes and audience) or a JSON array → the list; blanks dropped. */

@@ -99,4 +99,38 @@ describe('the OAuth2 provider on its own, against the test issuer', () => {
     assert.equal(issuer.stats().revokedGrants, 0);
     assert.deepEqual(leaksIn(text(), issuer.issuedSecrets()), []);
   });
+
+  it('an opaque access token without expires_in is assumed to last 20 min (written into .use), warned once', async () => {
+    for (const user of ['alice', 'bob'])
+      await storeCred(cd, user, 'myissuer', { refresh_token: await loginRefreshToken(issuer, user) });
+    // An issuer whose access tokens are opaque and whose answers carry no expires_in.
+    const opaque: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      const body = (await response.json()) as Record<string, unknown>;
+      if (typeof body.access_token === 'string') body.access_token = `opaque-${body.access_token.length}-x`;
+      delete body.expires_in;
+      return new Response(JSON.stringify(body), {
+        status: response.status,
+        headers: { 'content-type': 'application/json' },
+      });
+    };
+    const provider = createOAuth2Provider(oauth2Provider('myissuer', issuer, secretFile));
+    const { log, lines } = memoryLog();
+    const now = Date.now();
+    for (const user of ['alice', 'bob']) {
+      const outcome = await provider.renew(refOf(user, 'myissuer'), {
+        credDir: cd.path,
+        log,
+        clock: () => now,
+        fetch: opaque,
+        signal: AbortSignal.timeout(10_000),
+      });
+      assert.equal(outcome.expiresAt, Math.floor(now / 1000) + 1200);
+      const use = JSON.parse((await readSecureFile(credPath(cd, user, 'myissuer', 'use'))).toString());
+      assert.equal(use.expires_in, 1200);
+      assert.match(use.access_token, /^opaque-/);
+    }
+    const warnings = lines.filter((l) => /no expires_in/.test(l.text));
+    assert.equal(warnings.length, 1, 'warned once');
+  });
 });
