@@ -1,9 +1,9 @@
 import { ClientCache, expiryOf } from '../../credentials/index.js';
 import { OAuthError, TokenwardenError } from '../../errors.js';
-import { readFileIfExists } from '../../files/index.js';
 import type { TokenResponse } from '../../oidc/index.js';
 import { Secret } from '../../secret.js';
 import { decodeToken } from '../../tokens/index.js';
+import { readClientSecretFile } from '../client-secret.js';
 import type { ClientProviderConfig } from '../config/types.js';
 import { writeCredFile } from '../cred-files.js';
 import { isValidUserName } from '../names.js';
@@ -33,8 +33,6 @@ import type { CredentialProvider, CredentialRef, ProviderContext, RenewOutcome }
  * the issuer 10,000 identical requests per renewal period.
  */
 
-/** Bound on the client secret file. */
-export const MAX_SECRET_FILE_BYTES = 64 * 1024;
 /** Lifetime assumed when the issuer says nothing (no `expires_in`, no JWT `exp`) and TOKEN_LIFETIME is unset: the Python default. */
 export const DEFAULT_CLIENT_TOKEN_LIFETIME = 1200;
 /** Seconds before one token request is abandoned, unless the engine's deadline comes first. */
@@ -134,29 +132,7 @@ export function createClientProvider(
   let heldSecret: { value: string; forget: () => void } | undefined;
 
   async function readSecret(ctx: Pick<ProviderContext, 'log'>): Promise<Secret> {
-    let text: string | undefined;
-    try {
-      text = await readFileIfExists(config.clientSecretFile, { maxBytes: MAX_SECRET_FILE_BYTES });
-    } catch (err) {
-      const why = err instanceof Error ? err.message : String(err);
-      throw new TokenwardenError('CONFIG_INVALID', `${secretKnob}: cannot read the client secret: ${why}`, {
-        hint: `make ${config.clientSecretFile} a regular file the credmon can read`,
-      });
-    }
-    if (text === undefined) {
-      throw new TokenwardenError(
-        'CONFIG_INVALID',
-        `${secretKnob}: the client secret file ${config.clientSecretFile} does not exist`,
-        { hint: 'write the secret the issuer gave this client there (mode 0600, owned by root)' },
-      );
-    }
-    const value = text.trim();
-    if (value.length === 0) {
-      throw new TokenwardenError(
-        'CONFIG_INVALID',
-        `${secretKnob}: the client secret file ${config.clientSecretFile} is empty`,
-      );
-    }
+    const value = (await readClientSecretFile(config.clientSecretFile, secretKnob)).reveal();
     // Read at every request: registered once per value (a rotated secret replaces the old one).
     if (heldSecret?.value !== value) {
       heldSecret?.forget();

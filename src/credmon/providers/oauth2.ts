@@ -1,12 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SAVE_RETRY_DELAYS_MS } from '../../credentials/index.js';
 import { OAuthError, TokenwardenError } from '../../errors.js';
-import {
-  readFileIfExists,
-  reserveAtomicWrite,
-  type WriteReservation,
-  writeFileAtomic,
-} from '../../files/index.js';
+import { reserveAtomicWrite, type WriteReservation, writeFileAtomic } from '../../files/index.js';
 import {
   clientFromMetadata,
   createClient,
@@ -18,6 +13,7 @@ import {
 } from '../../oidc/index.js';
 import { Secret } from '../../secret.js';
 import { decodeToken } from '../../tokens/index.js';
+import { readClientSecretFile } from '../client-secret.js';
 import type { OAuth2ProviderConfig } from '../config/types.js';
 import { CRED_FILE_MODE, credFilePath, readCredFile } from '../cred-files.js';
 import { identityOf, lockTop } from '../top-lock.js';
@@ -106,28 +102,11 @@ export function createOAuth2Provider(
   /** `.meta` files already reported for their client secret, by path and identity. */
   const scrubbed = new Set<string>();
 
-  const readSecret = async (): Promise<Secret | undefined> => {
-    if (config.clientSecretFile === undefined) return undefined;
-    let text: string | undefined;
-    try {
-      text = await readFileIfExists(config.clientSecretFile, { maxBytes: 64 * 1024 });
-    } catch (err) {
-      throw new TokenwardenError(
-        'CONFIG_INVALID',
-        `${config.name}_CLIENT_SECRET_FILE ${config.clientSecretFile} cannot be read: ${(err as Error).message}`,
-        { cause: err },
-      );
-    }
-    const value = text?.split('\n')[0]?.trim();
-    if (!value) {
-      throw new TokenwardenError(
-        'CONFIG_INVALID',
-        `${config.name}_CLIENT_SECRET_FILE ${config.clientSecretFile} ${text === undefined ? 'does not exist' : 'is empty'}`,
-        { hint: 'put the client secret on its first line, readable by the credmon only' },
-      );
-    }
-    return new Secret(value);
-  };
+  /** The client secret, read at each refresh as the CredD and the web app read it. */
+  const readSecret = async (): Promise<Secret | undefined> =>
+    config.clientSecretFile === undefined
+      ? undefined
+      : readClientSecretFile(config.clientSecretFile, `${config.name}_CLIENT_SECRET_FILE`);
 
   const clientFor = async (
     meta: MetaFile | undefined,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { createClientProvider } from '../../../src/credmon/providers/client.js';
@@ -208,7 +208,7 @@ describe('credmon client-credentials provider, against the test issuer', () => {
     await assert.rejects(stat(join(credDir, 'alice', 'robot.use')), { code: 'ENOENT' });
   });
 
-  it('refuses at start: no secret file, an empty one, no token endpoint, an unexpandable scope', async () => {
+  it('refuses at start: no secret file, an empty one or one others may read, no token endpoint, an unexpandable scope', async () => {
     const ctx = providerContext(credDir);
     const prepare = async (o: Partial<ReturnType<typeof clientConfig>>) =>
       createClientProvider(
@@ -219,10 +219,17 @@ describe('credmon client-credentials provider, against the test issuer', () => {
       message:
         /CLIENT_CREDMON_ROBOT_CLIENT_SECRET_FILE \(or CLIENT_CREDMON_CLIENT_SECRET_FILE\): the client secret file .*none\.secret does not exist/,
     });
-    await writeFile(join(dir, 'empty.secret'), '\n');
+    await writeFile(join(dir, 'empty.secret'), '\n', { mode: 0o600 });
     await assert.rejects(prepare({ clientSecretFile: join(dir, 'empty.secret') }), {
       code: 'CONFIG_INVALID',
       message: /empty\.secret is empty/,
+    });
+    // Read as the CredD reads it (read_secure_file): not readable by group or others.
+    await writeFile(join(dir, 'open.secret'), 'robot-secret\n');
+    await chmod(join(dir, 'open.secret'), 0o644);
+    await assert.rejects(prepare({ clientSecretFile: join(dir, 'open.secret') }), {
+      code: 'CONFIG_INVALID',
+      message: /open\.secret may be read by others \(mode 644\)/,
     });
     await assert.rejects(prepare({ tokenUrl: undefined, issuer: undefined }), {
       code: 'CONFIG_INVALID',

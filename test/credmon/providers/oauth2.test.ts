@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { parseCredName } from '../../../src/credmon/names.js';
 import { createOAuth2Provider } from '../../../src/credmon/providers/oauth2.js';
@@ -132,5 +132,41 @@ describe('the OAuth2 provider on its own, against the test issuer', () => {
     }
     const warnings = lines.filter((l) => /no expires_in/.test(l.text));
     assert.equal(warnings.length, 1, 'warned once');
+  });
+
+  it('reads the client secret file as the CredD does: up to the first control character, blanks kept; not readable by others', async () => {
+    await storeCred(cd, 'alice', 'myissuer', { refresh_token: await loginRefreshToken(issuer, 'alice') });
+    // The same client, its secret now ending in a blank (the CredD sends it as it is, blank included).
+    const odd = 'secret with blanks ';
+    await issuer.addClient({
+      client_id: 'credmon',
+      client_secret: odd,
+      grant_types: ['refresh_token'],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: 'client_secret_post',
+      scope: 'openid offline_access storage.read:/ storage.create:/ compute.read',
+    });
+    await writeFile(secretFile, `${odd}\r\nsecond line`, { mode: 0o600 });
+    const provider = createOAuth2Provider(oauth2Provider('myissuer', issuer, secretFile));
+    const { log, text } = memoryLog();
+    const ctx = {
+      credDir: cd.path,
+      log,
+      clock: Date.now,
+      fetch,
+      signal: AbortSignal.timeout(10_000),
+    };
+    await provider.prepare?.(ctx);
+    await provider.renew(refOf('alice', 'myissuer'), ctx);
+    assert.equal(issuer.stats().tokenRequests.refresh_token, 1);
+    assert.equal(issuer.stats().tokenErrors.invalid_client ?? 0, 0);
+    assert.deepEqual(leaksIn(text(), [odd]), []);
+
+    await chmod(secretFile, 0o644);
+    await assert.rejects(provider.prepare?.(ctx) ?? Promise.resolve(), {
+      code: 'CONFIG_INVALID',
+      message: /myissuer_CLIENT_SECRET_FILE: the client secret file .* may be read by others \(mode 644\)/,
+    });
   });
 });
