@@ -136,13 +136,18 @@ export function createOAuth2Provider(
     return clientFromMetadata(await metadata, { issuer, clientId, clientSecret: secret, authMethod }, ctx);
   };
 
-  const readMeta = async (ref: CredentialRef, ctx: ProviderContext): Promise<MetaFile | undefined> => {
+  /** Reads `.meta`; a client secret it still holds is cut from the log until `hide`'s caller lets go. */
+  const readMeta = async (
+    ref: CredentialRef,
+    ctx: ProviderContext,
+    hide: (value: string) => void,
+  ): Promise<MetaFile | undefined> => {
     const text = await readCredFile(ctx.credDir, ref.user, ref.cred.name, 'meta');
     if (text === undefined) return undefined;
     const record = parseObject(text, credFilePath(ctx.credDir, ref.user, ref.cred.name, 'meta'));
     const hasClientSecret = 'client_secret' in record;
     if (hasClientSecret && typeof record.client_secret === 'string' && record.client_secret !== '') {
-      ctx.log.addSecret(record.client_secret);
+      hide(record.client_secret);
     }
     return {
       clientId:
@@ -212,9 +217,14 @@ export function createOAuth2Provider(
     },
 
     async dueAt(ref, ctx) {
-      const meta = await readMeta(ref, ctx);
-      if (meta !== undefined) await scrubMeta(ref, meta, ctx);
-      return meta?.useRefreshToken === false ? Number.POSITIVE_INFINITY : undefined;
+      const forget: Array<() => void> = [];
+      try {
+        const meta = await readMeta(ref, ctx, (value) => forget.push(ctx.log.addSecret(value)));
+        if (meta !== undefined) await scrubMeta(ref, meta, ctx);
+        return meta?.useRefreshToken === false ? Number.POSITIVE_INFINITY : undefined;
+      } finally {
+        for (const f of forget) f();
+      }
     },
 
     async renew(ref, ctx): Promise<RenewOutcome> {
@@ -242,7 +252,7 @@ export function createOAuth2Provider(
         }
         const top = parseTop(held.text, topPath, held.identity);
         hide(top.refreshToken);
-        const meta = await readMeta(ref, ctx);
+        const meta = await readMeta(ref, ctx, hide);
         if (meta !== undefined) await scrubMeta(ref, meta, ctx);
         if (meta?.useRefreshToken === false) {
           throw new TokenwardenError(

@@ -5,6 +5,7 @@ import { parseCredName } from '../../../src/credmon/names.js';
 import { createOAuth2Provider } from '../../../src/credmon/providers/oauth2.js';
 import type { CredentialRef, ProviderContext } from '../../../src/credmon/providers/types.js';
 import { TokenwardenError } from '../../../src/errors.js';
+import type { Log } from '../../../src/log/index.js';
 import { startTestIssuer, type TestIssuer } from '../../../src/testing/index.js';
 import { type CredDir, credPath, makeCredDir, readSecureFile, storeCred } from '../../helpers/credd.js';
 import { tempDir } from '../../helpers/tmp.js';
@@ -168,5 +169,38 @@ describe('the OAuth2 provider on its own, against the test issuer', () => {
       code: 'CONFIG_INVALID',
       message: /myissuer_CLIENT_SECRET_FILE: the client secret file .* may be read by others \(mode 644\)/,
     });
+  });
+
+  it('lets go of every secret it gave the log once a renewal or a due check ends (the .meta client secret too)', async () => {
+    await storeCred(cd, 'alice', 'myissuer', { refresh_token: await loginRefreshToken(issuer, 'alice') });
+    await writeFile(
+      credPath(cd, 'alice', 'myissuer', 'meta'),
+      JSON.stringify({ client_id: 'credmon', client_secret: 'legacy-meta-secret-1234' }),
+      { mode: 0o600 },
+    );
+    const { log: inner, text } = memoryLog();
+    let held = 0;
+    const log: Log = {
+      ...inner,
+      emit: (event) => inner.emit(event),
+      addSecret(value) {
+        held++;
+        const forget = inner.addSecret(value);
+        let done = false;
+        return () => {
+          if (!done) held--;
+          done = true;
+          forget();
+        };
+      },
+    };
+    const provider = createOAuth2Provider(oauth2Provider('myissuer', issuer, secretFile));
+    const ctx = { credDir: cd.path, log, clock: Date.now, fetch, signal: AbortSignal.timeout(10_000) };
+    const ref = refOf('alice', 'myissuer');
+    await provider.dueAt?.(ref, ctx);
+    for (let i = 0; i < 3; i++) await provider.renew(ref, ctx);
+    assert.equal(held, 0, 'no registration left behind');
+    assert.equal(issuer.stats().tokenRequests.refresh_token, 3);
+    assert.deepEqual(leaksIn(text(), ['legacy-meta-secret-1234', ...issuer.issuedSecrets()]), []);
   });
 });
