@@ -195,7 +195,7 @@ export function registerLoginRoutes(app: FastifyInstance, opts: LoginRoutesOptio
     try {
       const ad = await sessionAd(config, session, state.label);
       const setup = await providerSetup(config, ad);
-      if (setup.clientSecret !== undefined) reply.raw.once('close', log.addSecret(setup.clientSecret));
+      if (setup.clientSecret !== undefined) log.addSecret(setup.clientSecret);
       const client = await clientFor(setup, undefined, ctx(request));
       const start = await beginRedirectLogin(client, {
         redirectUri: setup.redirectUri,
@@ -241,7 +241,7 @@ export function registerLoginRoutes(app: FastifyInstance, opts: LoginRoutesOptio
     try {
       const ad = await sessionAd(config, session, state.label);
       const setup = await providerSetup(config, ad);
-      if (setup.clientSecret !== undefined) reply.raw.once('close', log.addSecret(setup.clientSecret));
+      if (setup.clientSecret !== undefined) log.addSecret(setup.clientSecret);
       const client = await clientFor(setup, query.get('iss') ?? undefined, ctx(request));
       const response = await completeRedirectLogin(
         client,
