@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { lstat, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { CredmonConfig } from '../../src/credmon/config/types.js';
@@ -267,6 +268,83 @@ describe('credmon engine with the OAuth2 provider against the test issuer', () =
     const after = new Set(await walk(cd.path));
     for (const f of before) assert.ok(after.has(f), `${f} was deleted`);
     assert.deepEqual(leaksIn(out, [...issuer.issuedSecrets(), CLIENT_SECRET]), []);
+  });
+
+  it('a hung issuer with more due credentials than slots does not hold back CREDMON_COMPLETE past its bound; the other provider renews', async () => {
+    const hung = await startTestIssuer();
+    closers.push(() => hung.close());
+    hung.setFault('hang');
+    const refresh = await loginRefreshToken(issuer, 'alice');
+    await storeCred(cd, 'alice', 'myissuer', { refresh_token: refresh, scopes: SCOPES });
+    // Five due on the hung issuer, two slots: three wait behind two renewals that hang for 30 s each.
+    for (const user of ['erin', 'fred', 'gus', 'hal', 'ivy'])
+      await storeCred(cd, user, 'slow', { refresh_token: `never-answered-${user}` });
+    const { log } = memoryLog();
+    credmon = createCredmon({
+      config: config({
+        oauth2: [oauth2Provider('myissuer', issuer, secretFile), oauth2Provider('slow', hung, secretFile)],
+      }),
+      log,
+      callTimeoutMs: 30_000,
+      concurrency: { perProvider: 2 },
+      drainTimeoutMs: 100,
+      completeWaitMs: 300,
+    });
+    const t0 = Date.now();
+    const outcome = await Promise.race([
+      credmon.start().then(() => 'started'),
+      new Promise((r) => setTimeout(r, 10_000, 'still waiting')),
+    ]);
+    assert.equal(outcome, 'started', 'start() resolves once the bound has passed');
+    assert.ok(Date.now() - t0 < 10_000);
+    await stat(join(cd.path, 'CREDMON_COMPLETE'));
+    assert.equal(credmon.notReady(), undefined, 'ready: the first pass is complete');
+    await readSecureFile(credPath(cd, 'alice', 'myissuer', 'use'));
+    assert.equal(credmon.inFlight(), 2, 'the hung renewals go on after CREDMON_COMPLETE');
+    // A SIGHUP while they hang is complete within the bound too.
+    await rm(join(cd.path, 'CREDMON_COMPLETE'));
+    const again = await Promise.race([
+      credmon.rescan().then(() => 'done'),
+      new Promise((r) => setTimeout(r, 10_000, 'still waiting')),
+    ]);
+    assert.equal(again, 'done');
+    await stat(join(cd.path, 'CREDMON_COMPLETE'));
+  });
+
+  it('a user directory that cannot be listed for one pass keeps its credentials scheduled and is listed again next pass', async () => {
+    const refresh = await loginRefreshToken(issuer, 'alice');
+    await storeCred(cd, 'alice', 'myissuer', { refresh_token: refresh, scopes: SCOPES });
+    const aliceDir = join(cd.path, 'alice');
+    let failAlice = false;
+    let aliceListings = 0;
+    const readDir = (path: string) => {
+      if (path === aliceDir) {
+        aliceListings++;
+        if (failAlice) throw Object.assign(new Error('too many open files'), { code: 'EMFILE' });
+      }
+      return readdirSync(path, { withFileTypes: true });
+    };
+    const { log, text } = memoryLog();
+    credmon = createCredmon({ config: config(), log, readDir });
+    await credmon.start();
+    const row = () => credmon?.snapshot().rows.find((r) => r.id === 'alice/myissuer');
+    const renewedAt = row()?.nextRenewalAt;
+    assert.equal(row()?.state, 'ok');
+    // The directory changes (a quick pass lists it) while listing it fails.
+    await writeFile(join(aliceDir, 'note'), '');
+    failAlice = true;
+    await credmon.rescan();
+    assert.match(text(), /credmon\.skipped path=\S+alice reason="cannot list it: EMFILE"/);
+    assert.equal(row()?.state, 'ok', 'still known');
+    assert.equal(row()?.nextRenewalAt, renewedAt, 'still scheduled');
+    // The next quick pass lists it again, though its identity has not changed since.
+    failAlice = false;
+    const before = aliceListings;
+    await credmon.rescan();
+    assert.equal(aliceListings, before + 1, 'listed again');
+    assert.equal(row()?.nextRenewalAt, renewedAt);
+    await credmon.rescan();
+    assert.equal(aliceListings, before + 1, 'then skipped while unchanged');
   });
 
   it('two credmons on one credential never send one refresh token twice (flock on .top): the grant survives', async () => {
