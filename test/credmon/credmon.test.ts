@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { CredmonConfig } from '../../src/credmon/config/types.js';
 import { type Credmon, createCredmon } from '../../src/credmon/credmon.js';
+import { createOAuth2Provider } from '../../src/credmon/providers/oauth2.js';
 import { startTestIssuer, type TestIssuer } from '../../src/testing/index.js';
 import { decodeToken } from '../../src/tokens/index.js';
 import {
@@ -101,7 +102,7 @@ describe('credmon engine with the OAuth2 provider against the test issuer', () =
     const useStat = await stat(credPath(cd, 'alice', 'myissuer', 'use'));
     assert.equal(topStat.mode & 0o777, 0o400);
     assert.equal(useStat.mode & 0o777, 0o400);
-    assert.ok(topStat.mtimeMs <= useStat.mtimeMs, '.top is written before .use');
+    // That .top is written before .use: the next test (mtimes are too coarse to tell).
 
     const meta = JSON.parse(await readFile(credPath(cd, 'alice', 'myissuer', 'meta'), 'utf8'));
     assert.equal(meta.client_secret, undefined, '.meta rewritten without the client secret');
@@ -121,6 +122,48 @@ describe('credmon engine with the OAuth2 provider against the test issuer', () =
     assert.ok(row?.nextRenewalAt !== undefined && row.expiresAt !== undefined);
     // Half of a one-hour token, at most: not before the next rescan of a 3600 s interval.
     assert.ok(row.nextRenewalAt <= (row.issuedAt ?? 0) + 1800 + 1);
+  });
+
+  it('the rotated refresh token is saved in .top before .use is written: a .use that cannot be written leaves .top rotated', async () => {
+    const refresh = await loginRefreshToken(issuer, 'alice');
+    await storeCred(cd, 'alice', 'myissuer', { refresh_token: refresh, scopes: SCOPES });
+    const aliceDir = join(cd.path, 'alice');
+    const usePath = credPath(cd, 'alice', 'myissuer', 'use');
+    await assert.rejects(lstat(usePath), { code: 'ENOENT' });
+    const { log } = memoryLog();
+    credmon = createCredmon({
+      config: config(),
+      log,
+      // The same provider, its save retries without waiting.
+      providers: [
+        createOAuth2Provider(oauth2Provider('myissuer', issuer, secretFile), { sleep: async () => {} }),
+      ],
+    });
+    issuer.setFault('slow');
+    const starting = credmon.start();
+    // Room for .use is reserved (its temp file exists) before the refresh request, which the issuer holds
+    // for 2 s: meanwhile a directory takes .use's place, so every write of .use fails.
+    const reservedUse = async () =>
+      (await readdir(aliceDir)).some((n) => n.startsWith('.myissuer.use.') && n.endsWith('.tmp'));
+    for (let i = 0; !(await reservedUse()); i++) {
+      assert.ok(i < 500, 'the renewal never reserved room for .use');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.equal(issuer.refreshTokenConsumedAt(refresh), undefined, 'the request is still held');
+    await mkdir(usePath);
+    await writeFile(join(usePath, 'keep'), '');
+    await starting;
+    issuer.setFault('none');
+
+    assert.ok(issuer.refreshTokenConsumedAt(refresh) !== undefined, 'the grant was spent');
+    const top = JSON.parse(await readFile(credPath(cd, 'alice', 'myissuer', 'top'), 'utf8'));
+    assert.notEqual(top.refresh_token, refresh, '.top holds the rotated refresh token');
+    assert.equal(issuer.refreshTokenConsumedAt(top.refresh_token), undefined, 'and it is live');
+    assert.equal(top.scopes, SCOPES);
+    assert.ok((await lstat(usePath)).isDirectory(), '.use was never written');
+    const row = credmon.snapshot().rows.find((r) => r.id === 'alice/myissuer');
+    assert.notEqual(row?.state, 'ok');
+    assert.match(row?.lastError?.message ?? '', /myissuer\.use/);
   });
 
   it('a rescan with nothing due leaves the files alone; a new .top (the CredD, then SIGHUP) is renewed at once', async () => {
