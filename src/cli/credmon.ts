@@ -216,8 +216,10 @@ async function serve(
       stopWith(signal);
     },
   });
-  const onHup = () => {
-    credmon.rescan('SIGHUP').catch((err: unknown) =>
+  // A pass that fails (CREDMON_COMPLETE cannot be touched: EROFS, ENOSPC) is logged: not awaited by
+  // anyone, its rejection would otherwise be unhandled and end the process.
+  const rescan = (reason: string) => {
+    credmon.rescan(reason).catch((err: unknown) =>
       log.emit({
         type: 'credmon.warning',
         level: 'warning',
@@ -225,6 +227,7 @@ async function serve(
       }),
     );
   };
+  const onHup = () => rescan('SIGHUP');
   process.on('SIGHUP', onHup);
 
   // The credmon's timers do not hold the process open (a library must not); the command does, until a
@@ -274,9 +277,7 @@ async function serve(
           trustProxy: web.behindProxy,
           allowPlain: web.behindProxy,
           // A login's tokens are in: renew from them now, as after the CredD's SIGHUP.
-          onStored: () => {
-            void credmon.rescan('web login');
-          },
+          onStored: () => rescan('web login'),
         });
         login = server;
         log.emit({ type: 'credmon.web-serving', level: 'info', url: server.url });

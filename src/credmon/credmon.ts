@@ -41,7 +41,8 @@ import { ProviderQueue } from './queue.js';
  * schedules it: at once when `.use` is missing or older than `.top`, else from the token's own
  * `iat`/`exp` (due.ts). One timer waits for the earliest due time (a heap); a full pass runs at start,
  * on SIGHUP (`rescan`) and every `scanIntervalSeconds`, and touches `CREDMON_COMPLETE` once every
- * credential it found due has been tried.
+ * credential it found due has been tried, or after `completeWaitMs` (20 s) if some are still running or
+ * queued.
  *
  * Isolation: every renewal has a deadline (an AbortSignal); each provider has its own share of the
  * slots, so a hung issuer stalls only its own credentials; a failure is logged once (user, credential,
@@ -75,12 +76,23 @@ export interface CredmonOptions {
   pid?: number;
   /** Random source for the backoff jitter (tests). */
   random?: () => number;
+  /**
+   * How long a pass waits for the renewals it found due before touching `CREDMON_COMPLETE` anyway, in
+   * milliseconds (default 20 s, the CredD's poll budget): a hung issuer, or a provider with more due
+   * credentials than slots, must not keep the CredD and the master waiting for hours.
+   */
+  completeWaitMs?: number;
+  /** Lists a directory (default readdirSync with file types); a seam for tests of a failing listing. */
+  readDir?: (path: string) => Dirent[];
 }
 
 export interface Credmon {
   /** Checks the directory, writes `pid`, removes `CREDMON_COMPLETE`, prepares the providers, runs the first pass. */
   start(): Promise<void>;
-  /** One full pass now (SIGHUP); resolves once `CREDMON_COMPLETE` is touched. */
+  /**
+   * One full pass now (SIGHUP); resolves once `CREDMON_COMPLETE` is touched: when the renewals the pass
+   * found due have ended, or `completeWaitMs` after its listing, whichever comes first.
+   */
   rescan(reason?: string): Promise<void>;
   /** Stops starting work, finishes (or aborts at the drain deadline) what is in flight; idempotent. */
   close(): Promise<void>;
@@ -147,6 +159,8 @@ export function createCredmon(options: CredmonOptions): Credmon {
   const retryBase = options.retry?.baseSeconds ?? 10;
   const retryCap = options.retry?.capSeconds ?? 600;
   const random = options.random ?? Math.random;
+  const completeWaitMs = options.completeWaitMs ?? 20_000;
+  const readDir = options.readDir ?? ((path: string) => readdirSync(path, { withFileTypes: true }));
   const { credDir } = config;
 
   // HTCondor's knobs are case-insensitive, so `<P>_CLIENT_ID` names provider P in any case (the Python
@@ -464,7 +478,7 @@ export function createCredmon(options: CredmonOptions): Credmon {
     const gen = generation;
     let top: Dirent[];
     try {
-      top = readdirSync(credDir, { withFileTypes: true });
+      top = readDir(credDir);
     } catch (err) {
       skipOnce(
         credDir,
@@ -505,8 +519,18 @@ export function createCredmon(options: CredmonOptions): Credmon {
         }
       } else {
         const keys = new Set<string>();
-        listUser(name, gen, changed, keys);
-        userDirs.set(name, { id: dirId, keys });
+        if (listUser(name, gen, changed, keys)) {
+          userDirs.set(name, { id: dirId, keys });
+        } else {
+          // Not listed (EMFILE, EACCES…): its credentials stay as they were, and an identity that
+          // matches nothing makes the next pass, quick or deep, list it again.
+          const before = known?.keys ?? new Set<string>();
+          for (const key of before) {
+            const entry = entries.get(key);
+            if (entry !== undefined) entry.seen = gen;
+          }
+          userDirs.set(name, { id: '', keys: before });
+        }
         if (++listed % USERS_PER_SLICE === 0) await yieldToLoop();
       }
       if (++users % (USERS_PER_SLICE * 8) === 0) await yieldToLoop();
@@ -551,17 +575,25 @@ export function createCredmon(options: CredmonOptions): Credmon {
     return due;
   };
 
-  const listUser = (user: string, gen: number, changed: Array<[Entry, Facts]>, keys: Set<string>) => {
+  /** Lists one user directory into `keys`; false when it could not be listed (its credentials are kept). */
+  const listUser = (
+    user: string,
+    gen: number,
+    changed: Array<[Entry, Facts]>,
+    keys: Set<string>,
+  ): boolean => {
     const dir = join(credDir, user);
     let files: Dirent[];
     try {
-      files = readdirSync(dir, { withFileTypes: true });
+      files = readDir(dir);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      // Vanished mid-scan (the CredD sweeps users), or replaced by a file: nothing to do.
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') skipOnce(dir, `cannot list it: ${code ?? err}`, user);
-      return;
+      // Vanished mid-scan (the CredD sweeps users), or replaced by a file: its credentials are gone.
+      if (code === 'ENOENT' || code === 'ENOTDIR') return true;
+      skipOnce(dir, `cannot list it: ${code ?? err}`, user);
+      return false;
     }
+    skipped.delete(dir);
     for (const f of files) {
       const fileName = f.name;
       if (!fileName.endsWith('.top') || fileName.startsWith('.')) continue;
@@ -626,6 +658,7 @@ export function createCredmon(options: CredmonOptions): Credmon {
         changed.push([entry, facts]);
       }
     }
+    return true;
   };
 
   /** lstat of the three files of one credential: what a pass compares to find what changed. */
@@ -653,9 +686,10 @@ export function createCredmon(options: CredmonOptions): Credmon {
 
   /**
    * One pass: listings run one at a time (a request while one is queued joins it), and a pass resolves
-   * once every attempt it found due has ended and `CREDMON_COMPLETE` is touched. Waiting for those
-   * attempts never holds up the next listing, so a SIGHUP is served at once even while a hung issuer
-   * holds a renewal until its deadline.
+   * once every attempt it found due has ended, or `completeWaitMs` has passed, and `CREDMON_COMPLETE`
+   * is touched. The bound keeps a hung issuer (or 2,000 credentials queued behind one provider's
+   * slots) from holding back `CREDMON_COMPLETE`, which the master and the CredD wait on; those renewals
+   * go on after it. Waiting never holds up the next listing, so a SIGHUP is served at once.
    */
   const runPass = (deep: boolean): Promise<void> => {
     if (closed) return Promise.resolve();
@@ -678,7 +712,7 @@ export function createCredmon(options: CredmonOptions): Credmon {
       () => undefined,
     );
     slot.done = listed.then(async (due) => {
-      await Promise.all(due);
+      await settledOrAfter(Promise.all(due), completeWaitMs);
       if (closed) return;
       await markComplete(credDir);
       firstPassDone = true;
@@ -804,6 +838,20 @@ export function createCredmon(options: CredmonOptions): Credmon {
     },
     inFlight: () => queue.running(),
   };
+}
+
+/** Resolves when `work` settles or after `ms`, whichever is first; the timer never holds the process. */
+async function settledOrAfter(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref?.();
+  });
+  try {
+    await Promise.race([work.then(() => undefined), bound]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function providerKey(p: CredentialProvider): string {

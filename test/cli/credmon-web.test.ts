@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -168,6 +168,27 @@ describe('tokenwarden credmon with its login web app', { timeout: 120_000 }, () 
     const log = await readFile(join(dir, 'CredMonOAuthLog'), 'utf8');
     assert.deepEqual(findLeaks([...issuer.issuedSecrets(), CLIENT_SECRET]), []);
     for (const secret of [...issuer.issuedSecrets(), CLIENT_SECRET]) assert.ok(!log.includes(secret));
+  });
+
+  it('a pass after a web login that cannot touch CREDMON_COMPLETE is logged; the credmon keeps running', async () => {
+    const [port] = ports;
+    const credmon = startCredmon(['--web-listen', `127.0.0.1:${port}`, '--debug', '--verbose'], {
+      CONDOR_CONFIG: await config(port),
+    });
+    running.push(credmon);
+    await waitFor(/credmon\.web-serving url=/, credmon);
+    await waitForCredmonComplete(cd, 0, 30_000);
+    // A directory where the file was: touching it fails (EISDIR), as a read-only file system would.
+    await rm(join(cd.path, 'CREDMON_COMPLETE'));
+    await mkdir(join(cd.path, 'CREDMON_COMPLETE'));
+
+    await login(`http://127.0.0.1:${port}`, await keyFileFor('alice', port));
+    await waitFor(/credmon\.warning .*a pass failed: EISDIR/, credmon);
+    await sleep(200);
+    assert.equal(credmon.child.exitCode, null, `still running:\n${credmon.stderr()}`);
+    await readSecureFile(credPath(cd, 'alice', 'wlcg', 'use'));
+    credmon.child.kill('SIGTERM');
+    assert.equal(await credmon.exited, 0, credmon.stderr());
   });
 
   it('--web-only serves the login beside a running credmon and wakes it with a SIGHUP to <dir>/pid', async () => {

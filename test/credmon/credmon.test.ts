@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { lstat, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { CredmonConfig } from '../../src/credmon/config/types.js';
 import { type Credmon, createCredmon } from '../../src/credmon/credmon.js';
+import { createOAuth2Provider } from '../../src/credmon/providers/oauth2.js';
 import { startTestIssuer, type TestIssuer } from '../../src/testing/index.js';
 import { decodeToken } from '../../src/tokens/index.js';
 import {
@@ -100,7 +102,7 @@ describe('credmon engine with the OAuth2 provider against the test issuer', () =
     const useStat = await stat(credPath(cd, 'alice', 'myissuer', 'use'));
     assert.equal(topStat.mode & 0o777, 0o400);
     assert.equal(useStat.mode & 0o777, 0o400);
-    assert.ok(topStat.mtimeMs <= useStat.mtimeMs, '.top is written before .use');
+    // That .top is written before .use: the next test (mtimes are too coarse to tell).
 
     const meta = JSON.parse(await readFile(credPath(cd, 'alice', 'myissuer', 'meta'), 'utf8'));
     assert.equal(meta.client_secret, undefined, '.meta rewritten without the client secret');
@@ -120,6 +122,48 @@ describe('credmon engine with the OAuth2 provider against the test issuer', () =
     assert.ok(row?.nextRenewalAt !== undefined && row.expiresAt !== undefined);
     // Half of a one-hour token, at most: not before the next rescan of a 3600 s interval.
     assert.ok(row.nextRenewalAt <= (row.issuedAt ?? 0) + 1800 + 1);
+  });
+
+  it('the rotated refresh token is saved in .top before .use is written: a .use that cannot be written leaves .top rotated', async () => {
+    const refresh = await loginRefreshToken(issuer, 'alice');
+    await storeCred(cd, 'alice', 'myissuer', { refresh_token: refresh, scopes: SCOPES });
+    const aliceDir = join(cd.path, 'alice');
+    const usePath = credPath(cd, 'alice', 'myissuer', 'use');
+    await assert.rejects(lstat(usePath), { code: 'ENOENT' });
+    const { log } = memoryLog();
+    credmon = createCredmon({
+      config: config(),
+      log,
+      // The same provider, its save retries without waiting.
+      providers: [
+        createOAuth2Provider(oauth2Provider('myissuer', issuer, secretFile), { sleep: async () => {} }),
+      ],
+    });
+    issuer.setFault('slow');
+    const starting = credmon.start();
+    // Room for .use is reserved (its temp file exists) before the refresh request, which the issuer holds
+    // for 2 s: meanwhile a directory takes .use's place, so every write of .use fails.
+    const reservedUse = async () =>
+      (await readdir(aliceDir)).some((n) => n.startsWith('.myissuer.use.') && n.endsWith('.tmp'));
+    for (let i = 0; !(await reservedUse()); i++) {
+      assert.ok(i < 500, 'the renewal never reserved room for .use');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.equal(issuer.refreshTokenConsumedAt(refresh), undefined, 'the request is still held');
+    await mkdir(usePath);
+    await writeFile(join(usePath, 'keep'), '');
+    await starting;
+    issuer.setFault('none');
+
+    assert.ok(issuer.refreshTokenConsumedAt(refresh) !== undefined, 'the grant was spent');
+    const top = JSON.parse(await readFile(credPath(cd, 'alice', 'myissuer', 'top'), 'utf8'));
+    assert.notEqual(top.refresh_token, refresh, '.top holds the rotated refresh token');
+    assert.equal(issuer.refreshTokenConsumedAt(top.refresh_token), undefined, 'and it is live');
+    assert.equal(top.scopes, SCOPES);
+    assert.ok((await lstat(usePath)).isDirectory(), '.use was never written');
+    const row = credmon.snapshot().rows.find((r) => r.id === 'alice/myissuer');
+    assert.notEqual(row?.state, 'ok');
+    assert.match(row?.lastError?.message ?? '', /myissuer\.use/);
   });
 
   it('a rescan with nothing due leaves the files alone; a new .top (the CredD, then SIGHUP) is renewed at once', async () => {
@@ -267,6 +311,83 @@ describe('credmon engine with the OAuth2 provider against the test issuer', () =
     const after = new Set(await walk(cd.path));
     for (const f of before) assert.ok(after.has(f), `${f} was deleted`);
     assert.deepEqual(leaksIn(out, [...issuer.issuedSecrets(), CLIENT_SECRET]), []);
+  });
+
+  it('a hung issuer with more due credentials than slots does not hold back CREDMON_COMPLETE past its bound; the other provider renews', async () => {
+    const hung = await startTestIssuer();
+    closers.push(() => hung.close());
+    hung.setFault('hang');
+    const refresh = await loginRefreshToken(issuer, 'alice');
+    await storeCred(cd, 'alice', 'myissuer', { refresh_token: refresh, scopes: SCOPES });
+    // Five due on the hung issuer, two slots: three wait behind two renewals that hang for 30 s each.
+    for (const user of ['erin', 'fred', 'gus', 'hal', 'ivy'])
+      await storeCred(cd, user, 'slow', { refresh_token: `never-answered-${user}` });
+    const { log } = memoryLog();
+    credmon = createCredmon({
+      config: config({
+        oauth2: [oauth2Provider('myissuer', issuer, secretFile), oauth2Provider('slow', hung, secretFile)],
+      }),
+      log,
+      callTimeoutMs: 30_000,
+      concurrency: { perProvider: 2 },
+      drainTimeoutMs: 100,
+      completeWaitMs: 300,
+    });
+    const t0 = Date.now();
+    const outcome = await Promise.race([
+      credmon.start().then(() => 'started'),
+      new Promise((r) => setTimeout(r, 10_000, 'still waiting')),
+    ]);
+    assert.equal(outcome, 'started', 'start() resolves once the bound has passed');
+    assert.ok(Date.now() - t0 < 10_000);
+    await stat(join(cd.path, 'CREDMON_COMPLETE'));
+    assert.equal(credmon.notReady(), undefined, 'ready: the first pass is complete');
+    await readSecureFile(credPath(cd, 'alice', 'myissuer', 'use'));
+    assert.equal(credmon.inFlight(), 2, 'the hung renewals go on after CREDMON_COMPLETE');
+    // A SIGHUP while they hang is complete within the bound too.
+    await rm(join(cd.path, 'CREDMON_COMPLETE'));
+    const again = await Promise.race([
+      credmon.rescan().then(() => 'done'),
+      new Promise((r) => setTimeout(r, 10_000, 'still waiting')),
+    ]);
+    assert.equal(again, 'done');
+    await stat(join(cd.path, 'CREDMON_COMPLETE'));
+  });
+
+  it('a user directory that cannot be listed for one pass keeps its credentials scheduled and is listed again next pass', async () => {
+    const refresh = await loginRefreshToken(issuer, 'alice');
+    await storeCred(cd, 'alice', 'myissuer', { refresh_token: refresh, scopes: SCOPES });
+    const aliceDir = join(cd.path, 'alice');
+    let failAlice = false;
+    let aliceListings = 0;
+    const readDir = (path: string) => {
+      if (path === aliceDir) {
+        aliceListings++;
+        if (failAlice) throw Object.assign(new Error('too many open files'), { code: 'EMFILE' });
+      }
+      return readdirSync(path, { withFileTypes: true });
+    };
+    const { log, text } = memoryLog();
+    credmon = createCredmon({ config: config(), log, readDir });
+    await credmon.start();
+    const row = () => credmon?.snapshot().rows.find((r) => r.id === 'alice/myissuer');
+    const renewedAt = row()?.nextRenewalAt;
+    assert.equal(row()?.state, 'ok');
+    // The directory changes (a quick pass lists it) while listing it fails.
+    await writeFile(join(aliceDir, 'note'), '');
+    failAlice = true;
+    await credmon.rescan();
+    assert.match(text(), /credmon\.skipped path=\S+alice reason="cannot list it: EMFILE"/);
+    assert.equal(row()?.state, 'ok', 'still known');
+    assert.equal(row()?.nextRenewalAt, renewedAt, 'still scheduled');
+    // The next quick pass lists it again, though its identity has not changed since.
+    failAlice = false;
+    const before = aliceListings;
+    await credmon.rescan();
+    assert.equal(aliceListings, before + 1, 'listed again');
+    assert.equal(row()?.nextRenewalAt, renewedAt);
+    await credmon.rescan();
+    assert.equal(aliceListings, before + 1, 'then skipped while unchanged');
   });
 
   it('two credmons on one credential never send one refresh token twice (flock on .top): the grant survives', async () => {
