@@ -16,4 +16,4 @@ export {
   type SessionStore,
   sessionCookie,
 } from './sessions.js';
-export { removeKeyFile, storeLogin } from './store-tokens.js';
+export { LOGIN_LOCK_WAIT_MS, lockForLogin, removeKeyFile, storeLogin } from './store-tokens.js';
