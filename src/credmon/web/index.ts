@@ -1,5 +1,12 @@
 export { readClientSecretFile } from './client-secret.js';
-export { type IssuerDocuments, issuerDiscovery, readIssuerJwks } from './issuer-documents.js';
+export {
+  type IssuerDocuments,
+  issuerDiscovery,
+  readIssuerJwks,
+  readIssuersJwks,
+  sameIssuer,
+  servedLocalProviders,
+} from './issuer-documents.js';
 export { signalCredmonPid } from './notify.js';
 export { type IndexPage, type ProviderCard, renderIndexPage } from './pages.js';
 export { type LoginRoutesOptions, registerLoginRoutes, routePrefix, splitScopes } from './routes.js';

@@ -13,12 +13,12 @@ import type { Secret } from '../../secret.js';
 import { DISCOVERY_PATH, JWKS_PATH } from '../../signing/index.js';
 import { sendError } from '../../web/index.js';
 import { findProviderConfig } from '../config/index.js';
-import type { CredmonConfig, OAuth2ProviderConfig } from '../config/types.js';
+import type { CredmonConfig, LocalProviderConfig, OAuth2ProviderConfig } from '../config/types.js';
 import { type KeyFileAd, keyFilePath, readKeyFile } from '../key-file.js';
 import { KEY_FILE_NAME_RE } from '../names.js';
 import type { HeldTop } from '../top-lock.js';
 import { readClientSecretFile } from './client-secret.js';
-import { issuerDiscovery, readIssuerJwks } from './issuer-documents.js';
+import { issuerDiscovery, readIssuersJwks, servedLocalProviders } from './issuer-documents.js';
 import { type ProviderCard, renderIndexPage } from './pages.js';
 import {
   PENDING_LOGIN_MS,
@@ -328,17 +328,18 @@ export function registerLoginRoutes(app: FastifyInstance, opts: LoginRoutesOptio
   });
 
   if (config.local.length > 0) {
-    const local = config.local[0] as NonNullable<(typeof config.local)[0]>;
+    const served = servedLocalProviders(config.local);
+    const local = served[0] as LocalProviderConfig;
     const jwksPath = JWKS_PATH;
-    const discovery = async (request: FastifyRequest, reply: FastifyReply) => {
-      const base =
-        config.webPrefix?.replace(/\/+$/, '') ??
-        `${secure(request) ? 'https' : 'http'}://${request.headers.host ?? '127.0.0.1'}${prefix}`;
-      return reply.send(issuerDiscovery(local, `${base}${jwksPath}`));
-    };
+    // Where the keys are, from the configuration only (never the request's Host header, which a client
+    // chooses: a forged one would be echoed into a document caches and relying parties keep): the web
+    // prefix when set, else the issuer itself, where relying parties found this discovery document.
+    const jwksUri = `${(config.webPrefix ?? local.issuer).replace(/\/+$/, '')}${jwksPath}`;
+    const discovery = async (_request: FastifyRequest, reply: FastifyReply) =>
+      reply.send(issuerDiscovery(local, jwksUri));
     const jwks = async (_request: FastifyRequest, reply: FastifyReply) => {
       try {
-        return reply.send(await readIssuerJwks(local));
+        return reply.send(await readIssuersJwks(served));
       } catch (err) {
         return sendError(reply, err);
       }
