@@ -14,8 +14,13 @@ import { MAX_CRED_FILE_BYTES } from './cred-files.js';
  * names the file it locked.
  */
 
-/** How long a writer waits for another process's refresh of the same credential. */
+/** How long a writer waits for another process's refresh of the same credential, unless told otherwise. */
 export const LOCK_WAIT_MS = 10_000;
+
+export interface LockTopOptions {
+  /** How long to wait for another holder before LOCK_TIMEOUT; LOCK_WAIT_MS by default. */
+  waitMs?: number;
+}
 
 /** The identity of the file at `path` (device, inode, size, mtime), or undefined when there is none. */
 export async function identityOf(path: string): Promise<string | undefined> {
@@ -39,10 +44,15 @@ const TOP_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLO
 /**
  * Opens `.top` (never through a symlink), takes flock(2) on it, and makes sure the path still names
  * the file locked (another process may have replaced it meanwhile: then the new one is taken). Returns
- * its text, read through the locked descriptor.
+ * its text, read through the locked descriptor. Waits up to `options.waitMs` for another holder (and
+ * never past `signal`).
  */
-export async function lockTop(path: string, signal: AbortSignal): Promise<HeldTop> {
-  const deadline = Date.now() + LOCK_WAIT_MS;
+export async function lockTop(
+  path: string,
+  signal: AbortSignal,
+  options: LockTopOptions = {},
+): Promise<HeldTop> {
+  const deadline = Date.now() + (options.waitMs ?? LOCK_WAIT_MS);
   for (let attempt = 0; ; attempt++) {
     signal.throwIfAborted();
     let handle: Awaited<ReturnType<typeof open>>;

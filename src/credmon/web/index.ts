@@ -1,5 +1,12 @@
 export { readClientSecretFile } from './client-secret.js';
-export { type IssuerDocuments, issuerDiscovery, readIssuerJwks } from './issuer-documents.js';
+export {
+  type IssuerDocuments,
+  issuerDiscovery,
+  readIssuerJwks,
+  readIssuersJwks,
+  sameIssuer,
+  servedLocalProviders,
+} from './issuer-documents.js';
 export { signalCredmonPid } from './notify.js';
 export { type IndexPage, type ProviderCard, renderIndexPage } from './pages.js';
 export { type LoginRoutesOptions, registerLoginRoutes, routePrefix, splitScopes } from './routes.js';
@@ -16,4 +23,4 @@ export {
   type SessionStore,
   sessionCookie,
 } from './sessions.js';
-export { removeKeyFile, storeLogin } from './store-tokens.js';
+export { LOGIN_LOCK_WAIT_MS, lockForLogin, removeKeyFile, storeLogin } from './store-tokens.js';

@@ -42,6 +42,38 @@ export async function readIssuerJwks(local: LocalProviderConfig): Promise<{ keys
   return { keys: [{ ...jwk, use: 'sig', alg: local.algorithm, kid: local.keyId }] };
 }
 
+/** An issuer identifier compared as relying parties build URLs from it: without a trailing `/`. */
+export function sameIssuer(a: string, b: string): boolean {
+  return a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
+}
+
+/**
+ * The local providers whose tokens this app's `.well-known` documents describe: the issuer served is
+ * the first local provider's `LOCAL_CREDMON_ISSUER` (one web app answers one discovery document), and
+ * every local provider with that same issuer has its public key in the JWKS, so tokens signed with any
+ * of their keys (each its own `kid`) verify. Local providers with another issuer are not served here.
+ */
+export function servedLocalProviders(locals: readonly LocalProviderConfig[]): LocalProviderConfig[] {
+  const first = locals[0];
+  if (first === undefined) return [];
+  return locals.filter((l) => sameIssuer(l.issuer, first.issuer));
+}
+
+/** The JWKS of several local providers of one issuer: every key once (providers may share a key file). */
+export async function readIssuersJwks(locals: readonly LocalProviderConfig[]): Promise<{ keys: JWK[] }> {
+  const keys: JWK[] = [];
+  const seen = new Set<string>();
+  for (const local of locals) {
+    for (const key of (await readIssuerJwks(local)).keys) {
+      const id = JSON.stringify(key);
+      if (seen.has(id)) continue;
+      seen.add(id);
+      keys.push(key);
+    }
+  }
+  return { keys };
+}
+
 /** Discovery (RFC 8414 / OIDC Discovery) for the local issuer: its `iss` and where its keys are. */
 export function issuerDiscovery(local: LocalProviderConfig, jwksUri: string): IssuerDocuments['discovery'] {
   return discoveryDocument(local.issuer, { jwksUri });

@@ -13,11 +13,12 @@ import type { Secret } from '../../secret.js';
 import { DISCOVERY_PATH, JWKS_PATH } from '../../signing/index.js';
 import { sendError } from '../../web/index.js';
 import { findProviderConfig } from '../config/index.js';
-import type { CredmonConfig, OAuth2ProviderConfig } from '../config/types.js';
+import type { CredmonConfig, LocalProviderConfig, OAuth2ProviderConfig } from '../config/types.js';
 import { type KeyFileAd, keyFilePath, readKeyFile } from '../key-file.js';
 import { KEY_FILE_NAME_RE } from '../names.js';
+import type { HeldTop } from '../top-lock.js';
 import { readClientSecretFile } from './client-secret.js';
-import { issuerDiscovery, readIssuerJwks } from './issuer-documents.js';
+import { issuerDiscovery, readIssuersJwks, servedLocalProviders } from './issuer-documents.js';
 import { type ProviderCard, renderIndexPage } from './pages.js';
 import {
   PENDING_LOGIN_MS,
@@ -28,7 +29,7 @@ import {
   type SessionStore,
   sessionCookie,
 } from './sessions.js';
-import { removeKeyFile, storeLogin } from './store-tokens.js';
+import { LOGIN_LOCK_WAIT_MS, lockForLogin, removeKeyFile, storeLogin } from './store-tokens.js';
 
 export interface LoginRoutesOptions {
   config: CredmonConfig;
@@ -46,6 +47,11 @@ export interface LoginRoutesOptions {
   providerTimeoutSeconds: number;
   /** Told after a login's tokens are stored, so the credmon looks at them now (SIGHUP in --web-only). */
   onStored?: ((user: string, name: string) => void | Promise<void>) | undefined;
+  /**
+   * Milliseconds a return waits for a refresh of the same credential in progress (the lock on its
+   * `.top`) before exchanging the code; LOGIN_LOCK_WAIT_MS (75 s) by default.
+   */
+  loginLockWaitMs?: number | undefined;
 }
 
 /** Routes live under the path of CREDMON_WEB_PREFIX (`https://ap.example.org/credmon` → `/credmon`). */
@@ -238,10 +244,22 @@ export function registerLoginRoutes(app: FastifyInstance, opts: LoginRoutesOptio
     const who = { user: session.user, cred: state.credName };
     if (opts.clock() - pending.startedAt > PENDING_LOGIN_MS)
       return refuse(reply, stateRefused('the login took too long; start it again'), who);
+    let held: HeldTop | undefined;
     try {
       const ad = await sessionAd(config, session, state.label);
       const setup = await providerSetup(config, ad);
       if (setup.clientSecret !== undefined) log.addSecret(setup.clientSecret);
+      // A refresh of this credential in progress holds the lock on its .top (for up to the credmon's
+      // call deadline): wait for it BEFORE spending the code, so that a login never ends in an error
+      // after the provider issued tokens that are then dropped. The code is exchanged and the tokens
+      // stored under the lock, so the refresh's rotated .top cannot land over this login's either.
+      held = await lockForLogin(
+        config.credDir,
+        session.user,
+        ad.credName,
+        opts.loginLockWaitMs ?? LOGIN_LOCK_WAIT_MS,
+        (request as { signal?: AbortSignal }).signal,
+      );
       const client = await clientFor(setup, query.get('iss') ?? undefined, ctx(request));
       const response = await completeRedirectLogin(
         client,
@@ -266,7 +284,10 @@ export function registerLoginRoutes(app: FastifyInstance, opts: LoginRoutesOptio
         tokenUrl: client.serverMetadata().token_endpoint ?? setup.tokenUrl ?? '',
         response: response as unknown as Record<string, unknown>,
         now: opts.clock(),
+        locked: true,
       });
+      await held?.release();
+      held = undefined;
       state.loggedIn = true;
       state.subject = subjectOf(response.access_token);
       log.emit({
@@ -302,21 +323,24 @@ export function registerLoginRoutes(app: FastifyInstance, opts: LoginRoutesOptio
       return reply.redirect(`${prefix}/`, 303);
     } catch (err) {
       return refuse(reply, asError(err), who);
+    } finally {
+      await held?.release();
     }
   });
 
   if (config.local.length > 0) {
-    const local = config.local[0] as NonNullable<(typeof config.local)[0]>;
+    const served = servedLocalProviders(config.local);
+    const local = served[0] as LocalProviderConfig;
     const jwksPath = JWKS_PATH;
-    const discovery = async (request: FastifyRequest, reply: FastifyReply) => {
-      const base =
-        config.webPrefix?.replace(/\/+$/, '') ??
-        `${secure(request) ? 'https' : 'http'}://${request.headers.host ?? '127.0.0.1'}${prefix}`;
-      return reply.send(issuerDiscovery(local, `${base}${jwksPath}`));
-    };
+    // Where the keys are, from the configuration only (never the request's Host header, which a client
+    // chooses: a forged one would be echoed into a document caches and relying parties keep): the web
+    // prefix when set, else the issuer itself, where relying parties found this discovery document.
+    const jwksUri = `${(config.webPrefix ?? local.issuer).replace(/\/+$/, '')}${jwksPath}`;
+    const discovery = async (_request: FastifyRequest, reply: FastifyReply) =>
+      reply.send(issuerDiscovery(local, jwksUri));
     const jwks = async (_request: FastifyRequest, reply: FastifyReply) => {
       try {
-        return reply.send(await readIssuerJwks(local));
+        return reply.send(await readIssuersJwks(served));
       } catch (err) {
         return sendError(reply, err);
       }

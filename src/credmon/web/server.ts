@@ -4,6 +4,7 @@ import type { CredmonConfig } from '../config/types.js';
 import { registerLoginRoutes } from './routes.js';
 import { loadOrCreateSessionKey } from './session-key.js';
 import { createSessionStore } from './sessions.js';
+import { LOGIN_LOCK_WAIT_MS } from './store-tokens.js';
 
 export interface LoginServerOptions {
   config: CredmonConfig;
@@ -29,6 +30,8 @@ export interface LoginServerOptions {
    * credmon's own rescan; with `credmon --web-only`, a SIGHUP to the pid in `<credDir>/pid`.
    */
   onStored?: (user: string, name: string) => void | Promise<void>;
+  /** Milliseconds a return waits for a refresh of the same credential in progress (default 75 s). */
+  loginLockWaitMs?: number;
 }
 
 export interface LoginServer {
@@ -46,14 +49,16 @@ export interface LoginServer {
 export async function createLoginServer(options: LoginServerOptions): Promise<LoginServer> {
   const clock = options.clock ?? Date.now;
   const log = options.log ?? NO_LOG;
+  const loginLockWaitMs = options.loginLockWaitMs ?? LOGIN_LOCK_WAIT_MS;
   const key = await loadOrCreateSessionKey(options.config.credDir);
   const web = createWebServer({
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 0,
     tls: options.tls,
     allowPlain: options.allowPlain ?? false,
-    // A code exchange waits for the provider: give it its own deadline and a little more.
-    requestTimeoutMs: ((options.providerTimeoutSeconds ?? 20) + 10) * 1000,
+    // A return first waits for a refresh of the same credential in progress (the lock on its .top), then
+    // for the provider's code exchange: give it both deadlines and a little more.
+    requestTimeoutMs: loginLockWaitMs + ((options.providerTimeoutSeconds ?? 20) + 10) * 1000,
     log,
   });
   registerLoginRoutes(web.app, {
@@ -66,6 +71,7 @@ export async function createLoginServer(options: LoginServerOptions): Promise<Lo
     trustProxy: options.trustProxy ?? false,
     providerTimeoutSeconds: options.providerTimeoutSeconds ?? 20,
     onStored: options.onStored,
+    loginLockWaitMs,
   });
   try {
     const url = await web.listen();

@@ -7,8 +7,11 @@ import { writeFileAtomic } from '../../files/index.js';
 
 /**
  * `<credDir>/wsgi_session_key`: the key that signs the login web app's session cookies, 24 random bytes,
- * mode 0400, the same file the Flask app (utils.generate_secret_key) uses, so either app keeps the
- * other's sessions valid across a switch. Created exclusively and never half-written: the bytes go
+ * mode 0400, the same file the Flask app (utils.generate_secret_key) uses, so a switch between the two
+ * needs no new key. Sessions do NOT survive a switch: this app keeps them in memory (the cookie is a
+ * signed id), the Flask app in its signed cookies, so neither understands the other's cookie and a
+ * switch (or a restart) logs out the logins in progress; nothing stored in the credential directory
+ * is lost. Created exclusively and never half-written: the bytes go
  * into a temp file first, which is then hard-linked to the name (link(2) fails if the name exists). Two
  * processes starting together therefore agree: the one whose link fails reads the winner's key.
  */

@@ -30,6 +30,11 @@ export interface LoginToStore {
   response: Record<string, unknown>;
   /** Epoch milliseconds. */
   now: number;
+  /**
+   * The caller already holds the credential's lock (lockForLogin, taken before the code exchange), or
+   * found no `.top` to lock: storeLogin writes without locking. Otherwise it takes the lock itself.
+   */
+  locked?: boolean;
 }
 
 export interface StoredLogin {
@@ -56,7 +61,9 @@ export async function storeLogin(login: LoginToStore): Promise<StoredLogin> {
     writeCredFile(login.credDir, login.user, login.credName, kind, JSON.stringify(value));
   // A refresh of the previous login's grant may be in flight in the credmon: wait for it (the lock it
   // holds on the old .top), so that its rotated .top cannot land over this login's.
-  const held = await lockExistingTop(credFilePath(login.credDir, login.user, login.credName, 'top'));
+  const held = login.locked
+    ? undefined
+    : await lockForLogin(login.credDir, login.user, login.credName, LOGIN_LOCK_WAIT_MS);
   try {
     await write('meta', meta);
     await write('top', top);
@@ -67,18 +74,34 @@ export async function storeLogin(login: LoginToStore): Promise<StoredLogin> {
   return { useRefreshToken };
 }
 
-/** The lock on the credential's current `.top`, or undefined when there is none yet (a first login). */
-async function lockExistingTop(path: string): Promise<HeldTop | undefined> {
+/**
+ * The lock on the credential's current `.top`, or undefined when there is none yet (a first login: no
+ * refresh can be in flight). The login web app takes it BEFORE exchanging the authorization code, so
+ * that a refresh in progress never makes it drop tokens the provider already issued; it waits up to
+ * `waitMs` (then LOCK_TIMEOUT, with the code not yet spent) and never past `signal`.
+ */
+export async function lockForLogin(
+  credDir: string,
+  user: string,
+  credName: string,
+  waitMs: number,
+  signal?: AbortSignal,
+): Promise<HeldTop | undefined> {
+  const path = credFilePath(credDir, user, credName, 'top');
   try {
-    return await lockTop(path, AbortSignal.timeout(LOGIN_LOCK_WAIT_MS));
+    return await lockTop(path, signal ?? new AbortController().signal, { waitMs });
   } catch (err) {
     if (err instanceof TokenwardenError && err.code === 'TOKEN_NOT_FOUND') return undefined;
     throw err;
   }
 }
 
-/** Longer than the credmon's own wait for the lock, shorter than a browser's patience. */
-const LOGIN_LOCK_WAIT_MS = 15_000;
+/**
+ * How long a login waits for a refresh of the same credential: the credmon holds the lock for up to its
+ * call deadline (60 s, credmon.ts callTimeoutMs), so longer than that; the web server's request deadline
+ * is raised by as much (server.ts).
+ */
+export const LOGIN_LOCK_WAIT_MS = 75_000;
 
 /**
  * The user's directory of the credential directory, made as the CredD makes it (mode 0700) when it is

@@ -80,6 +80,8 @@ export async function startLoginWorld(
     local?: LocalProviderConfig;
     autoApprove?: string;
     providerTimeoutSeconds?: number;
+    /** How long a return waits for the lock on the credential's .top (the server's default otherwise). */
+    loginLockWaitMs?: number;
     /** The login server's clock (epoch ms). */
     clock?: () => number;
     /** Changes to the provider's configuration; `issuer: true` sets `<P>_ISSUER` to the test issuer. */
@@ -134,6 +136,7 @@ export async function startLoginWorld(
       log,
       port,
       ...(options.clock === undefined ? {} : { clock: options.clock }),
+      ...(options.loginLockWaitMs === undefined ? {} : { loginLockWaitMs: options.loginLockWaitMs }),
       ...(options.providerTimeoutSeconds === undefined
         ? {}
         : { providerTimeoutSeconds: options.providerTimeoutSeconds }),

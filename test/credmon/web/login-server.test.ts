@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
@@ -100,6 +101,98 @@ describe('credmon login server', { timeout: 60_000 }, () => {
     assert.equal(verified.payload.ver, 'scitoken:2.0');
     // The same document the stand-alone issuer serves for this key.
     assert.deepEqual(jwks, jwksDocument([key]));
+  });
+
+  it('builds jwks_uri from the configuration, never from the Host header a client sends', async () => {
+    const tmp = await tempDir('tw-credmon-keys-');
+    cleanups.push(tmp.cleanup);
+    const local = localProvider(tmp.dir, { issuer: 'https://ap.example.org/' });
+    await ensureKeyPair(local.privateKeyPath, local.publicKeyPath, { alg: 'ES256' });
+    // Without CREDMON_WEB_PREFIX.
+    const { base } = await setup({ local: [local], webPrefix: undefined });
+    const forged = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(
+        `${base}/.well-known/openid-configuration`,
+        { headers: { host: 'evil.example', 'x-forwarded-proto': 'https' } },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            body += chunk;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(forged.status, 200);
+    assert.ok(!forged.body.includes('evil.example'), forged.body);
+    assert.deepEqual(JSON.parse(forged.body), {
+      issuer: 'https://ap.example.org/',
+      jwks_uri: 'https://ap.example.org/.well-known/jwks-uri',
+    });
+  });
+
+  it('publishes the key of every local provider of the served issuer, and no other', async () => {
+    const tmp = await tempDir('tw-credmon-keys-');
+    cleanups.push(tmp.cleanup);
+    const first = localProvider(tmp.dir);
+    const second = localProvider(tmp.dir, {
+      name: 'scitokens_rsa',
+      privateKeyPath: join(tmp.dir, 'rsa-private.pem'),
+      publicKeyPath: join(tmp.dir, 'rsa.pem'),
+      keyId: 'key-2',
+      algorithm: 'RS256',
+      issuer: 'https://ap.example.org/',
+    });
+    // Shares the first's key file: published once.
+    const shared = localProvider(tmp.dir, { name: 'scitokens_shared' });
+    const other = localProvider(tmp.dir, {
+      name: 'elsewhere',
+      privateKeyPath: join(tmp.dir, 'other-private.pem'),
+      publicKeyPath: join(tmp.dir, 'other.pem'),
+      keyId: 'key-other',
+      issuer: 'https://other.example.org',
+    });
+    await ensureKeyPair(first.privateKeyPath, first.publicKeyPath, { alg: 'ES256' });
+    await ensureKeyPair(second.privateKeyPath, second.publicKeyPath, { alg: 'RS256' });
+    await ensureKeyPair(other.privateKeyPath, other.publicKeyPath, { alg: 'ES256' });
+    const { base } = await setup({ local: [first, second, shared, other] });
+    const discovery = (await (await fetch(`${base}/.well-known/openid-configuration`)).json()) as {
+      issuer: string;
+    };
+    assert.equal(discovery.issuer, 'https://ap.example.org');
+    const jwks = (await (await fetch(`${base}/.well-known/jwks-uri`)).json()) as {
+      keys: Array<Record<string, unknown>>;
+    };
+    assert.deepEqual(
+      jwks.keys.map((k) => [k.kid, k.alg]),
+      [
+        ['key-1', 'ES256'],
+        ['key-2', 'RS256'],
+      ],
+    );
+    // A token of each served provider verifies against the published keys; the other issuer's does not.
+    const keySet = createLocalJWKSet(jwks as never);
+    for (const [provider, alg] of [
+      [first, 'ES256'],
+      [second, 'RS256'],
+      [other, 'ES256'],
+    ] as const) {
+      const key = await loadSigningKey(provider.privateKeyPath, { alg, kid: provider.keyId });
+      const token = mintToken(key, {
+        issuer: 'https://ap.example.org',
+        subject: 'alice',
+        scope: 'read:/user/alice',
+        audience: ['ANY'],
+        lifetimeSeconds: 300,
+        version: 'scitoken:2.0',
+        nowSeconds: Math.floor(Date.now() / 1000),
+      });
+      if (provider === other) await assert.rejects(jwtVerify(token, keySet));
+      else assert.equal((await jwtVerify(token, keySet)).payload.sub, 'alice');
+    }
   });
 
   it('answers the JWKS route with a clear error when the public key is missing, and 404 without a local issuer', async () => {
