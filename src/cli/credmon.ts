@@ -14,7 +14,7 @@ export const command: Command = {
   name: 'credmon',
   summary: "HTCondor's credential monitor (condor_credmon_oauth), in its place under condor_master.",
   usage:
-    'credmon [--name NAME] [--cred-dir DIR] [--log-file PATH] [--debug] [--verbose] [--condor-config FILE] [--listen HOST:PORT|none] [--tls-cert FILE --tls-key FILE]',
+    'credmon [--name NAME] [--cred-dir DIR] [--log-file PATH] [--debug] [--verbose] [--condor-config FILE] [--listen HOST:PORT|none] [--tls-cert FILE --tls-key FILE] [--web-listen HOST:PORT [--web-only] [--web-behind-proxy]]',
   details: `Keeps the tokens of HTCondor's OAuth credential directory (SEC_CREDENTIAL_DIRECTORY_OAUTH) fresh, file
 for file as condor_credmon_oauth does: for every <user>/<svc>.top the CredD or the login web app left,
 it writes <user>/<svc>.use (mode 0400, temp file + rename) that the shadow and starter hand to jobs as
@@ -26,7 +26,7 @@ whole at start. Each credential is renewed from its own token's times: at once w
 or older than .top, else at half its lifetime (CREDMON_RENEW_FRACTION), early enough that the starter's
 next pull (SEC_CREDENTIAL_REFRESH) still gets two periods of it. A full pass (readdir and stat only)
 runs at start, at SIGHUP and every CREDMON_SCAN_INTERVAL seconds (60); after each, CREDMON_COMPLETE is
-touched. One user's or provider's failure (a hung issuer, a refused refresh token, a bad file) is
+touched (once its renewals are done, or 20 s after its listing while a slow issuer still holds some). One user's or provider's failure (a hung issuer, a refused refresh token, a bad file) is
 logged once and stops nothing else; nothing is ever deleted but CredD key files older than 12 hours.
 Process contract: refuses a credential directory with any "other" permission bit; writes its pid to
 <dir>/pid; SIGHUP scans now; SIGTERM, SIGINT or SIGQUIT: start nothing new, finish what is in flight
