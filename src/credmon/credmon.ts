@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { isTokenwardenError, TokenwardenError } from '../errors.js';
 import { readFileWithIdentitySync } from '../files/index.js';
-import type { Log } from '../log/index.js';
+import type { CredmonFailedEvent, Log } from '../log/index.js';
 import { backoff, isRetryable } from '../tokens/schedule.js';
 import type { Metrics } from '../web/metrics.js';
 import type {
@@ -357,18 +357,7 @@ export function createCredmon(options: CredmonOptions): Credmon {
           note: 'its .top is kept; renewed again once a new login replaces it',
         });
       } else {
-        log.emit({
-          type: 'credmon.failed',
-          level: 'warning',
-          user: entry.user,
-          cred: entry.cred.name,
-          provider: entry.provider.name,
-          code: error.code,
-          message: error.message,
-          hint: error.hint,
-          attempt: entry.failures,
-          note: 'not tried again until its files change',
-        });
+        log.emit(failedEvent(entry, error, { note: 'not tried again until its files change' }));
       }
       return;
     }
@@ -389,19 +378,12 @@ export function createCredmon(options: CredmonOptions): Credmon {
     // A token still valid is kept; retried sooner than it expires when the backoff allows.
     schedule(entry, now + Math.max(1, delay) * 1000);
     if (!firstTime || closed) return;
-    log.emit({
-      type: 'credmon.failed',
-      level: 'warning',
-      user: entry.user,
-      cred: entry.cred.name,
-      provider: entry.provider.name,
-      code: error.code,
-      message: error.message,
-      hint: error.hint,
-      attempt: entry.failures,
-      retry_in: Math.round(delay),
-      note: isRetryable(err) ? undefined : 'logged once; retried with backoff',
-    });
+    log.emit(
+      failedEvent(entry, error, {
+        retry_in: Math.round(delay),
+        note: isRetryable(err) ? undefined : 'logged once; retried with backoff',
+      }),
+    );
   };
 
   // ---- the pass --------------------------------------------------------------------------------------
@@ -947,4 +929,24 @@ class DueHeap {
     a[i] = last;
     return first;
   }
+}
+
+/** The one `credmon.failed` line of a credential's failure; `more` says what happens next. */
+function failedEvent(
+  entry: Entry,
+  error: StatusError,
+  more: Pick<CredmonFailedEvent, 'retry_in' | 'note'>,
+): CredmonFailedEvent {
+  return {
+    type: 'credmon.failed',
+    level: 'warning',
+    user: entry.user,
+    cred: entry.cred.name,
+    provider: entry.provider.name,
+    code: error.code,
+    message: error.message,
+    hint: error.hint,
+    attempt: entry.failures,
+    ...more,
+  };
 }

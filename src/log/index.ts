@@ -13,6 +13,7 @@ export type {
   AgentEventType,
   ConfigWarningEvent,
   CredmonEvent,
+  CredmonFailedEvent,
   CredmonLoginFailedEvent,
   CredmonLoginStoredEvent,
   DaemonReloadedEvent,
