@@ -32,6 +32,8 @@ export interface WebServerOptions {
   bodyLimitBytes?: number;
   /** Every request is answered within this (503 `DEADLINE` if the handler has not); 10 s by default. */
   requestTimeoutMs?: number;
+  /** Longest URL path parameter routed, as sent (percent-encoded); 100 (Fastify's default) unless set. */
+  maxParamLength?: number;
   /** Where requests (debug) and server errors (error) are reported. */
   log?: Log;
 }
@@ -73,6 +75,7 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
     // The socket deadline: a client that trickles its request in is cut off too.
     requestTimeout: requestTimeoutMs,
     return503OnClosing: true,
+    maxParamLength: options.maxParamLength ?? 100,
     // Fastify's Ajv strips properties a schema does not allow; refuse them instead, so a client's typo
     // is an error and not silently ignored. Scalars are still coerced (a query string's `?n=5` is a number).
     ajv: { customOptions: { removeAdditional: false } },

@@ -1,6 +1,7 @@
 import { type Log, NO_LOG } from '../../log/index.js';
 import { createWebServer, type WebServerTls } from '../../web/index.js';
 import type { CredmonConfig } from '../config/types.js';
+import { MAX_CRED_NAME_LENGTH } from '../names.js';
 import { registerLoginRoutes } from './routes.js';
 import { loadOrCreateSessionKey } from './session-key.js';
 import { createSessionStore } from './sessions.js';
@@ -59,6 +60,9 @@ export async function createLoginServer(options: LoginServerOptions): Promise<Lo
     // A return first waits for a refresh of the same credential in progress (the lock on its .top), then
     // for the provider's code exchange: give it both deadlines and a little more.
     requestTimeoutMs: loginLockWaitMs + ((options.providerTimeoutSeconds ?? 20) + 10) * 1000,
+    // `/login/<Provider Handle>`: the credential name `<Provider>_<Handle>` may be as long as any name in
+    // the directory, and every character of the label may arrive percent-encoded.
+    maxParamLength: 3 * (MAX_CRED_NAME_LENGTH + 1),
     log,
   });
   registerLoginRoutes(web.app, {

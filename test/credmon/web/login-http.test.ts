@@ -247,6 +247,16 @@ describe('credmon login web app over HTTP', { timeout: 60_000 }, () => {
     ]);
   });
 
+  it('logs in a handle whose label is longer than 100 characters (it was a 404)', async () => {
+    world = await startLoginWorld({ autoApprove: 'alice' });
+    const handle = 'h'.repeat(150);
+    const key = await world.writeKeyFile([world.ad('alice', { handle })]);
+    const browser = browserlessClient(world.base);
+    const back = await loginUntilReturn(world, browser, key, `wlcg ${handle}`);
+    assert.equal((await browser.get(back.pathname + back.search)).status, 303);
+    assert.deepEqual(world.stored, [['alice', `wlcg_${handle}`]]);
+  });
+
   it('refuses a forged, a replayed and a missing state, and writes nothing for them', async () => {
     world = await startLoginWorld({ autoApprove: 'alice' });
     const key = await world.writeKeyFile([world.ad('alice')]);
