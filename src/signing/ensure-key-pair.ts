@@ -4,6 +4,7 @@ import { link, lstat, open, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { TokenwardenError } from '../errors.js';
 import { describeError, errnoCode } from '../files/io-error.js';
+import { sweepStaleTemps } from '../files/stale-temps.js';
 import { loadSigningKey } from './load-key.js';
 import type { SigningAlg } from './types.js';
 
@@ -63,6 +64,8 @@ export function generatePrivateKey(alg: SigningAlg): KeyObject {
 /**
  * Writes `text` to `path` only if `path` does not exist: temp file (O_EXCL, `mode`), fsync, link(2) to
  * the name, unlink the temp, fsync the directory. Returns false when another process made it first.
+ * The temp files a creation killed midway left in the directory are removed first (sweepStaleTemps:
+ * ours, of our name pattern, over an hour old).
  */
 export async function createExclusively(
   path: string,
@@ -71,6 +74,7 @@ export async function createExclusively(
   what: string,
 ): Promise<boolean> {
   const dir = dirname(path);
+  await sweepStaleTemps(dir);
   const temp = join(dir, `.${basename(path).slice(0, 200)}.${randomBytes(6).toString('hex')}.tmp`);
   let handle: Awaited<ReturnType<typeof open>>;
   try {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { chmod, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -81,6 +81,23 @@ describe('signing keys', () => {
       ['scitokens-private.pem', 'scitokens.pem'],
       'no temp file is left behind',
     );
+  });
+
+  it('ensureKeyPair removes the temp files a killed key creation left, and only those', async () => {
+    const stale = join(dir, '.scitokens-private.pem.0123456789ab.tmp');
+    const fresh = join(dir, '.scitokens-private.pem.ba9876543210.tmp');
+    const other = join(dir, '.notes.tmp');
+    for (const f of [stale, fresh, other]) await writeFile(f, 'partial', { mode: 0o600 });
+    const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    await utimes(stale, twoHoursAgo, twoHoursAgo);
+    await utimes(other, twoHoursAgo, twoHoursAgo);
+    await ensureKeyPair(join(dir, 'scitokens-private.pem'), join(dir, 'scitokens.pem'), { alg: 'ES256' });
+    assert.deepEqual((await readdir(dir)).sort(), [
+      '.notes.tmp',
+      '.scitokens-private.pem.ba9876543210.tmp',
+      'scitokens-private.pem',
+      'scitokens.pem',
+    ]);
   });
 
   it('ensureKeyPair makes an RS256 pair as PKCS#1 "RSA PRIVATE KEY"', async () => {
