@@ -3,6 +3,7 @@
  * key files of old-syntax ClassAds written mode 0640), the bundled test issuer with the OAuth2 client the
  * access point is registered as, and the credmon's login web app in front of them.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -36,6 +37,39 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * A self-signed P-256 certificate for 127.0.0.1 made by openssl in `dir`, valid a day: the login app's
+ * own TLS in tests. Returns the files, the certificate being its own CA.
+ */
+export function selfSignedCert(dir: string): { certFile: string; keyFile: string } {
+  const certFile = join(dir, 'cert.pem');
+  const keyFile = join(dir, 'key.pem');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+    ],
+    { stdio: 'ignore' },
+  );
+  return { certFile, keyFile };
+}
+
 export function credmonConfig(credDir: string, overrides: Partial<CredmonConfig> = {}): CredmonConfig {
   return {
     credDir,
@@ -58,8 +92,10 @@ export interface LoginWorld {
   credDir: string;
   issuer: TestIssuer;
   server: LoginServer;
-  /** The web prefix: `http://127.0.0.1:PORT`. */
+  /** The web prefix: `http://127.0.0.1:PORT`, or `https://` with `tls`. */
   base: string;
+  /** With `tls`: the server's self-signed certificate (its own CA). */
+  certFile?: string;
   config: CredmonConfig;
   logs: LogRecord[];
   stored: Array<[string, string]>;
@@ -84,6 +120,8 @@ export async function startLoginWorld(
     loginLockWaitMs?: number;
     /** The login server's clock (epoch ms). */
     clock?: () => number;
+    /** Serve the login app over its own TLS (a self-signed certificate for 127.0.0.1). */
+    tls?: boolean;
     /** Changes to the provider's configuration; `issuer: true` sets `<P>_ISSUER` to the test issuer. */
     provider?: Partial<Omit<OAuth2ProviderConfig, 'issuer'>> & { issuer?: boolean };
   } = {},
@@ -92,7 +130,8 @@ export async function startLoginWorld(
   const credd = await makeCredDir(tmp.dir);
   const credDir = credd.path;
   const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
+  const tls = options.tls ? selfSignedCert(tmp.dir) : undefined;
+  const base = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const issuer = await startTestIssuer({
     ...(options.autoApprove === undefined ? {} : { autoApproveInteractions: options.autoApprove }),
     clients: [
@@ -135,6 +174,7 @@ export async function startLoginWorld(
       config,
       log,
       port,
+      tls,
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.loginLockWaitMs === undefined ? {} : { loginLockWaitMs: options.loginLockWaitMs }),
       ...(options.providerTimeoutSeconds === undefined
@@ -158,6 +198,7 @@ export async function startLoginWorld(
     issuer,
     server,
     base,
+    ...(tls ? { certFile: tls.certFile } : {}),
     config,
     logs,
     stored,

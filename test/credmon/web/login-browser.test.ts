@@ -135,6 +135,35 @@ describe('credmon login web app in headless Chromium', { timeout: 120_000 }, () 
     assert.deepEqual(await world.files(), before);
   });
 
+  it('logs in over the app’s own TLS: the Secure session cookie rides the round trip through the provider', async () => {
+    await world?.close();
+    world = await startLoginWorld({ tls: true });
+    assert.match(world.base, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const key = await world.writeKeyFile([world.ad('carol')]);
+    // The certificate is self-signed: this browser is told to take it, as a site's would trust its CA.
+    const context = await (browser as Browser).newContext({ ignoreHTTPSErrors: true });
+    try {
+      const page = await context.newPage();
+      const first = await page.goto(`${world.base}/key/${key}`);
+      assert.equal(first?.status(), 200);
+      assert.equal(new URL(page.url()).protocol, 'https:');
+      const session = (await context.cookies()).find((c) => c.name === 'credmon_session');
+      assert.equal(session?.secure, true, 'the session cookie is Secure over TLS');
+      await Promise.all([page.waitForURL(`${world.issuer.url}/**`), page.click('a[data-hook="login"]')]);
+      await page.fill('input[name="username"]', 'carol');
+      // The provider sends the browser back to https://…/return/wlcg, where only a Secure cookie is sent.
+      await Promise.all([page.waitForURL(`${world.base}/`), page.click('button[value="approve"]')]);
+      assert.equal(await page.locator('li.card').getAttribute('data-logged-in'), 'true');
+      assert.deepEqual(world.stored, [['carol', 'wlcg']]);
+      assert.deepEqual(
+        (await world.files()).filter((f) => f.path.startsWith('carol/')).map((f) => f.path),
+        ['carol/wlcg.meta', 'carol/wlcg.top', 'carol/wlcg.use'],
+      );
+    } finally {
+      await context.close();
+    }
+  });
+
   it('shows a clear page when the user denies consent at the provider, and writes nothing', async () => {
     await world?.close();
     world = await startLoginWorld();

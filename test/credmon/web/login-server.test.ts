@@ -4,7 +4,6 @@
  * prefix's path, and the `.top` a login with an audience leaves.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -21,7 +20,7 @@ import {
 } from '../../../src/credmon/web/index.js';
 import { ensureKeyPair, jwksDocument, loadSigningKey, mintToken } from '../../../src/signing/index.js';
 import { tempDir } from '../../helpers/tmp.js';
-import { credmonConfig, freePort } from './fixture.js';
+import { credmonConfig, freePort, selfSignedCert } from './fixture.js';
 
 function localProvider(dir: string, overrides: Partial<LocalProviderConfig> = {}): LocalProviderConfig {
   return {
@@ -321,31 +320,7 @@ describe('credmon login server', { timeout: 60_000 }, () => {
   it('serves its own TLS, and then the session cookie is always Secure', async () => {
     const tmp = await tempDir('tw-credmon-tls-');
     cleanups.push(tmp.cleanup);
-    const certFile = join(tmp.dir, 'cert.pem');
-    const keyFile = join(tmp.dir, 'key.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        keyFile,
-        '-out',
-        certFile,
-      ],
-      { stdio: 'ignore' },
-    );
+    const { certFile, keyFile } = selfSignedCert(tmp.dir);
     const credDir = join(tmp.dir, 'creds');
     await mkdir(credDir, { mode: 0o700 });
     const port = await freePort();
