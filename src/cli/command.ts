@@ -30,6 +30,16 @@ export interface CommandResult {
   json?: unknown;
 }
 
+/** The help of one subcommand (`tokenwarden issuer mint --help`): its own usage, options and text. */
+export interface SubcommandHelp {
+  /** After `tokenwarden `, as Command.usage. */
+  usage: string;
+  summary: string;
+  /** The command's options this subcommand takes (its `--help` lists only these). */
+  options: readonly string[];
+  details?: string;
+}
+
 /** One command per file (docs/architecture.md convention 8): name, summary, usage, options and run. */
 export interface Command {
   name: string;
@@ -38,6 +48,8 @@ export interface Command {
   /** Longer help text shown after the options. */
   details?: string;
   options: Record<string, OptionSpec>;
+  /** A command of subcommands: `<command> <sub> --help` shows the subcommand's help alone. */
+  subcommands?: Record<string, SubcommandHelp>;
   allowPositionals?: boolean;
   run(args: ParsedArgs, io: CliIO): Promise<CommandResult>;
 }

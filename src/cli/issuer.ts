@@ -6,6 +6,7 @@ import {
   type CommandResult,
   listOpt,
   type ParsedArgs,
+  type SubcommandHelp,
   secondsOpt,
   stringOpt,
 } from './command.js';
@@ -32,27 +33,54 @@ export const command: Command = {
                                 --listen HOST:PORT [--tls-cert FILE --tls-key FILE | --behind-proxy]
        tokenwarden issuer mint --private-key FILE --issuer URL --sub NAME --scope "SCOPES" --aud URL...
                                [--lifetime SECS] [--profile scitokens|wlcg] [--kid ID] [-o FILE] [--json]`,
-  details: `keygen  writes a new key pair: the private key (PEM, "EC PRIVATE KEY" for ES256, "RSA PRIVATE KEY"
-        for RS256, mode 0600) and the public key (PEM "PUBLIC KEY", 0644), the forms HTCondor's
-        LOCAL_CREDMON_PRIVATE_KEY and LOCAL_CREDMON_PUBLIC_KEY take. It never replaces a file. It prints
-        the key id and the public JWK.
-serve   serves the issuer's discovery document (<issuer>/.well-known/openid-configuration) and its
-        JWKS (<issuer>/.well-known/jwks-uri) until SIGTERM or SIGINT, so that XRootD, scitokens-cpp
-        and \`tokenwarden inspect --verify\` find the keys. Give --private-key once per key to publish
-        (key rotation: the new key and the old one, side by side). Without --issuer, the issuer is
-        the URL it listens on. Plain HTTP is served on loopback only, unless --behind-proxy says a
-        TLS-terminating proxy is in front; verifiers fetch keys over https.
-mint    prints one signed token on stdout (or writes it to -o FILE, mode 0600, atomically): claims
-        iss, sub, scope, aud (a list), ver "scitoken:2.0" (--profile scitokens, the default) or
-        wlcg.ver "1.0" (--profile wlcg), iat = nbf = now, exp = now + lifetime, jti. Both profiles
-        need an audience (--aud, repeatable; https://wlcg.cern.ch/jwt/v1/any means any WLCG service).
-        SciTokens scopes: read:/PATH write:/PATH ...; WLCG: storage.read:/PATH storage.create:/PATH
-        storage.modify:/PATH compute.read ... The private key is read from its file, never from the
-        command line.
-
-Without --alg, the key's kind decides (EC P-256: ES256, RSA: RS256). Without --kid, the key id is the
+  details: `Without --alg, the key's kind decides (EC P-256: ES256, RSA: RS256). Without --kid, the key id is the
 key's JWK thumbprint (RFC 7638), the same for keygen, serve and mint; HTCondor's credmon uses
 LOCAL_CREDMON_KEY_ID (default "local"): pass --kid local to mint for its key.`,
+  subcommands: {
+    keygen: {
+      usage: 'issuer keygen --private-key FILE --public-key FILE [--alg ES256|RS256] [--kid ID] [--json]',
+      summary: 'Writes a new signing key pair, never replacing a file.',
+      options: ['private-key', 'public-key', 'alg', 'kid', 'json'],
+      details: `The private key is PEM, "EC PRIVATE KEY" for ES256 or "RSA PRIVATE KEY" for RS256, mode 0600;
+the public key is PEM "PUBLIC KEY", 0644: the forms HTCondor's LOCAL_CREDMON_PRIVATE_KEY and
+LOCAL_CREDMON_PUBLIC_KEY take. It prints the key id and the public JWK.`,
+    },
+    serve: {
+      usage: `issuer serve --private-key FILE [--private-key FILE]... [--kid ID]... [--issuer URL]
+                          --listen HOST:PORT [--tls-cert FILE --tls-key FILE | --behind-proxy]`,
+      summary: "Serves the issuer's discovery document and JWKS until SIGTERM or SIGINT.",
+      options: ['private-key', 'alg', 'kid', 'issuer', 'listen', 'tls-cert', 'tls-key', 'behind-proxy'],
+      details: `The discovery document is at <issuer>/.well-known/openid-configuration and the JWKS at
+<issuer>/.well-known/jwks-uri, so that XRootD, scitokens-cpp and \`tokenwarden inspect --verify\` find
+the keys. Give --private-key once per key to publish (key rotation: the new key and the old one, side
+by side). Without --issuer, the issuer is the URL it listens on. Plain HTTP is served on loopback
+only, unless --behind-proxy says a TLS-terminating proxy is in front; verifiers fetch keys over https.`,
+    },
+    mint: {
+      usage: `issuer mint --private-key FILE --issuer URL --sub NAME --scope "SCOPES" --aud URL...
+                         [--lifetime SECS] [--profile scitokens|wlcg] [--kid ID] [-o FILE] [--json]`,
+      summary: 'Prints one signed token on stdout, or writes it to -o FILE (mode 0600, atomically).',
+      options: [
+        'private-key',
+        'alg',
+        'kid',
+        'issuer',
+        'sub',
+        'scope',
+        'aud',
+        'lifetime',
+        'profile',
+        'output',
+        'json',
+      ],
+      details: `Its claims: iss, sub, scope, aud (a list), ver "scitoken:2.0" (--profile scitokens, the default)
+or wlcg.ver "1.0" (--profile wlcg), iat = nbf = now, exp = now + lifetime, jti. Both profiles need an
+audience (--aud, repeatable; https://wlcg.cern.ch/jwt/v1/any means any WLCG service).
+SciTokens scopes: read:/PATH write:/PATH ...; WLCG: storage.read:/PATH storage.create:/PATH
+storage.modify:/PATH compute.read ... The private key is read from its file, never from the command
+line.`,
+    },
+  },
   options: {
     'private-key': {
       type: 'string',
@@ -131,31 +159,15 @@ LOCAL_CREDMON_KEY_ID (default "local"): pass --kid local to mint for its key.`,
   },
 };
 
-/** Which options each subcommand takes: any other is a mistake, named as such. */
-const ALLOWED: Record<Subcommand, readonly string[]> = {
-  keygen: ['private-key', 'public-key', 'alg', 'kid', 'json'],
-  serve: ['private-key', 'alg', 'kid', 'issuer', 'listen', 'tls-cert', 'tls-key', 'behind-proxy'],
-  mint: [
-    'private-key',
-    'alg',
-    'kid',
-    'issuer',
-    'sub',
-    'scope',
-    'aud',
-    'lifetime',
-    'profile',
-    'output',
-    'json',
-  ],
-};
+/** Which options each subcommand takes (its help lists them): any other is a mistake, named as such. */
+const SUBCOMMAND_HELP = command.subcommands as Record<Subcommand, SubcommandHelp>;
 
 function checkOptionsFor(sub: Subcommand, args: ParsedArgs): void {
   for (const [name, value] of Object.entries(args.values)) {
     if (value === undefined || name === 'help') continue;
-    if (!ALLOWED[sub].includes(name))
+    if (!SUBCOMMAND_HELP[sub].options.includes(name))
       throw new TokenwardenError('USAGE', `issuer ${sub} does not take --${name}`, {
-        hint: 'run `tokenwarden issuer --help`',
+        hint: `run \`tokenwarden issuer ${sub} --help\``,
       });
   }
 }
@@ -164,7 +176,7 @@ function required(args: ParsedArgs, name: string, sub: Subcommand): string {
   const value = stringOpt(args, name) ?? listOpt(args, name)[0];
   if (value === undefined || value === '')
     throw new TokenwardenError('USAGE', `issuer ${sub} needs --${name}`, {
-      hint: 'run `tokenwarden issuer --help`',
+      hint: `run \`tokenwarden issuer ${sub} --help\``,
     });
   return value;
 }

@@ -105,8 +105,32 @@ function mainHelp(): string {
   ].join('\n');
 }
 
-export function commandHelp(command: Command): string {
-  const options = { ...command.options, ...COMMON };
+/**
+ * The help of a command, or of one of its subcommands (`sub`): then only the subcommand's usage and
+ * options, its own text, then the command's text (what all its subcommands share).
+ */
+export function commandHelp(command: Command, sub?: string): string {
+  const help = sub === undefined ? undefined : command.subcommands?.[sub];
+  const options =
+    help === undefined
+      ? { ...command.options, ...COMMON }
+      : {
+          ...Object.fromEntries(
+            Object.entries(command.options).filter(([name]) => help.options.includes(name)),
+          ),
+          ...COMMON,
+        };
+  const subs = help === undefined ? Object.entries(command.subcommands ?? {}) : [];
+  const subWidth = Math.max(0, ...subs.map(([name]) => name.length));
+  const list =
+    subs.length === 0
+      ? undefined
+      : [
+          'Subcommands:',
+          ...subs.map(([name, h]) => `  ${name.padEnd(subWidth)}  ${h.summary}`),
+          `Run \`tokenwarden ${command.name} SUBCOMMAND --help\` for the help of one.`,
+        ].join('\n');
+  const details = [help?.details, list, command.details].filter((d): d is string => d !== undefined);
   const rows = Object.entries(options).map(([name, spec]) => {
     const short = spec.short ? `-${spec.short}, ` : '    ';
     const value = spec.type === 'string' ? ` ${spec.valueName ?? 'VALUE'}` : '';
@@ -114,13 +138,13 @@ export function commandHelp(command: Command): string {
   });
   const width = Math.max(...rows.map((r) => (r[0] as string).length));
   return [
-    `Usage: tokenwarden ${command.usage}`,
+    `Usage: tokenwarden ${help?.usage ?? command.usage}`,
     '',
-    command.summary,
+    help?.summary ?? command.summary,
     '',
     'Options:',
     ...rows.map(([a, b]) => `${(a as string).padEnd(width)}  ${b}`),
-    ...(command.details ? ['', command.details.trimEnd()] : []),
+    ...details.flatMap((d) => ['', d.trimEnd()]),
     '',
     ...exitStatusHelp(),
     '',
@@ -167,14 +191,14 @@ export async function main(argv: string[], io: CliIO = makeIO()): Promise<number
     }
     const { command } = await entry.load();
     const options = { ...command.options, ...COMMON };
-    // --help wins over any mistake in the other arguments.
+    // --help wins over any mistake in the other arguments; after a subcommand, it is that one's help.
     if (rest.includes('--help') || rest.includes('-h')) {
-      io.out(commandHelp(command));
+      io.out(commandHelp(command, rest[0]));
       return 0;
     }
     const parsed = parseCommandArgs(name, rest, options, command.allowPositionals ?? false);
     if (parsed.values.help === true) {
-      io.out(commandHelp(command));
+      io.out(commandHelp(command, parsed.positionals[0]));
       return 0;
     }
     const result = await command.run(parsed, io);

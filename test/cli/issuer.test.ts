@@ -185,6 +185,29 @@ describe('tokenwarden issuer, credential-producer, inspect --verify', () => {
     assert.equal('ver' in claimsOf(token), false);
   });
 
+  it('--help after a subcommand shows that subcommand alone; issuer --help lists the three', async () => {
+    const mint = await runCli(['issuer', 'mint', '--help']);
+    assert.equal(mint.code, 0);
+    assert.match(mint.stdout, /^Usage: tokenwarden issuer mint --private-key FILE /);
+    assert.match(mint.stdout, /--lifetime SECS/);
+    assert.match(mint.stdout, /wlcg\.ver "1\.0"/);
+    assert.doesNotMatch(mint.stdout, /--listen|--public-key|issuer serve|Subcommands:/);
+    const serve = await runCli(['issuer', 'serve', '-h']);
+    assert.match(serve.stdout, /^Usage: tokenwarden issuer serve /);
+    assert.match(serve.stdout, /--behind-proxy/);
+    assert.doesNotMatch(serve.stdout, /--sub NAME|--lifetime/);
+    const all = await runCli(['issuer', '--help']);
+    assert.match(all.stdout, /Subcommands:\n {2}keygen {2}.+\n {2}serve {3}.+\n {2}mint {4}.+\n/);
+    assert.match(all.stdout, /--listen HOST:PORT[\s\S]*--lifetime SECS/);
+    // A mistake names the subcommand's own help.
+    const wrong = await runCli(['issuer', 'keygen', '--listen', '127.0.0.1:1']);
+    assert.equal(wrong.code, 2);
+    assert.equal(
+      wrong.stderr,
+      'tokenwarden: issuer keygen does not take --listen\n  run `tokenwarden issuer keygen --help`\n',
+    );
+  });
+
   it('mint refuses bad input with exit 2 or 3 and a clear line', async () => {
     const base = [
       'issuer',
