@@ -469,10 +469,13 @@ export function createCredmon(options: CredmonOptions): Credmon {
       return [];
     }
     skipped.delete(credDir);
-    const changed: Array<[Entry, Facts]> = [];
+    let changed: Array<[Entry, Facts]> = [];
     let users = 0;
     let listed = 0;
     const seenUsers = new Set<string>();
+    /** The user directories of this listing: those not known yet first (see below), then the others. */
+    const fresh: string[] = [];
+    const known: string[] = [];
     for (const d of top) {
       const name = d.name;
       if (name === PID_FILE || name === COMPLETE_FILE || name === SESSION_KEY_FILE) continue;
@@ -491,11 +494,14 @@ export function createCredmon(options: CredmonOptions): Credmon {
         continue;
       }
       seenUsers.add(name);
+      (userDirs.has(name) ? known : fresh).push(name);
+    }
+    const visit = async (name: string): Promise<void> => {
       // Taken before the listing: a change made while it runs makes the next pass list it again.
       const dirId = idOf(statOf(join(credDir, name)));
-      const known = userDirs.get(name);
-      if (!deep && known !== undefined && known.id === dirId) {
-        for (const key of known.keys) {
+      const before = userDirs.get(name);
+      if (!deep && before !== undefined && before.id === dirId) {
+        for (const key of before.keys) {
           const entry = entries.get(key);
           if (entry !== undefined) entry.seen = gen;
         }
@@ -506,17 +512,40 @@ export function createCredmon(options: CredmonOptions): Credmon {
         } else {
           // Not listed (EMFILE, EACCES…): its credentials stay as they were, and an identity that
           // matches nothing makes the next pass, quick or deep, list it again.
-          const before = known?.keys ?? new Set<string>();
-          for (const key of before) {
+          const kept = before?.keys ?? new Set<string>();
+          for (const key of kept) {
             const entry = entries.get(key);
             if (entry !== undefined) entry.seen = gen;
           }
-          userDirs.set(name, { id: '', keys: before });
+          userDirs.set(name, { id: '', keys: kept });
         }
         if (++listed % USERS_PER_SLICE === 0) await yieldToLoop();
       }
       if (++users % (USERS_PER_SLICE * 8) === 0) await yieldToLoop();
+    };
+    // Read what changed, a few at a time (each reads a .use and, for OAuth2, a .meta).
+    const lookAtChanged = async () => {
+      const batch = changed;
+      changed = [];
+      let next = 0;
+      const lookers = Array.from({ length: Math.min(LOOK_CONCURRENCY, batch.length) }, async () => {
+        while (next < batch.length) {
+          const [entry, facts] = batch[next++] as [Entry, Facts];
+          if (entry.running) entry.dirty = true;
+          else await look(entry, facts).catch(() => undefined);
+        }
+      });
+      await Promise.all(lookers);
+    };
+    // A directory not seen before is a user's first credential, which the CredD (after its SIGHUP) and
+    // a job wait on: it is listed, read and started before the known directories are looked at.
+    for (const name of fresh) await visit(name);
+    if (known.length > 0 && changed.length > 0) {
+      await lookAtChanged();
+      if (dueTimer !== undefined) clearTimeout(dueTimer);
+      onDue();
     }
+    for (const name of known) await visit(name);
     for (const user of userDirs.keys()) if (!seenUsers.has(user)) userDirs.delete(user);
     for (const [key, entry] of entries) {
       if (entry.seen !== gen) {
@@ -525,16 +554,7 @@ export function createCredmon(options: CredmonOptions): Credmon {
         entries.delete(key);
       }
     }
-    // Read what changed, a few at a time (each reads a .use and, for OAuth2, a .meta).
-    let next = 0;
-    const lookers = Array.from({ length: Math.min(LOOK_CONCURRENCY, changed.length) }, async () => {
-      while (next < changed.length) {
-        const [entry, facts] = changed[next++] as [Entry, Facts];
-        if (entry.running) entry.dirty = true;
-        else await look(entry, facts).catch(() => undefined);
-      }
-    });
-    await Promise.all(lookers);
+    await lookAtChanged();
     const now = clock();
     const due: Promise<void>[] = [];
     for (;;) {

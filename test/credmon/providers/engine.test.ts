@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -219,5 +220,39 @@ describe('credmon engine with local, client-credentials and OAuth2 providers in 
       credmon = undefined;
       await hung.close();
     }
+  });
+
+  it('a SIGHUP pass starts a new user’s credential before it lists the users it already knows', async () => {
+    for (const u of ['alice', 'bob', 'carol']) await storeLocalCred(cd, u, 'scitokens');
+    const local = localConfig(dir);
+    const real = createLocalProvider(local);
+    const events: string[] = [];
+    const recording: CredentialProvider = {
+      ...real,
+      renew: (ref, ctx) => {
+        events.push(`renew ${ref.user}`);
+        return real.renew(ref, ctx);
+      },
+    };
+    // The directory as the system lists it, but the new user last: the order that used to start it last.
+    const readDir = (path: string) => {
+      const entries = readdirSync(path, { withFileTypes: true });
+      if (path === cd.path)
+        return entries.sort((a, b) => (a.name === 'dave' ? 1 : b.name === 'dave' ? -1 : 0));
+      events.push(`list ${path.slice(cd.path.length + 1)}`);
+      return entries;
+    };
+    const config = credmonConfig(cd.path, { local: [local] });
+    credmon = createCredmon({ config, log: memoryLog().log, providers: [recording], readDir });
+    await credmon.start();
+    // Known users change too (a file added), so this quick pass lists them: and a new user arrives.
+    for (const u of ['alice', 'bob', 'carol']) await writeFile(join(cd.path, u, 'note'), '');
+    await storeLocalCred(cd, 'dave', 'scitokens');
+    events.length = 0;
+    await credmon.rescan();
+    assert.deepEqual(events.slice(0, 2), ['list dave', 'renew dave'], events.join(', '));
+    assert.deepEqual(events.slice(2).sort(), ['list alice', 'list bob', 'list carol']);
+    const use = JSON.parse((await readSecureFile(credPath(cd, 'dave', 'scitokens', 'use'))).toString());
+    assert.equal(decodeToken(use.access_token).claims.sub, 'dave');
   });
 });
