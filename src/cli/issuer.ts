@@ -289,10 +289,10 @@ async function mint(args: ParsedArgs, io: CliIO): Promise<CommandResult> {
   if (!Number.isInteger(lifetime))
     throw new TokenwardenError('USAGE', `--lifetime ${lifetime}: give a whole number of seconds`);
   const output = stringOpt(args, 'output');
-  const [{ checkTokenClaims, claimsOf, loadSigningKey, mintToken }, { nowSeconds }] = await Promise.all([
-    import('../signing/index.js'),
-    import('../tokens/index.js'),
-  ]);
+  const [
+    { checkTokenClaims, claimsOf, loadSigningKey, mintToken, WLCG_MAX_LIFETIME_SECONDS },
+    { nowSeconds },
+  ] = await Promise.all([import('../signing/index.js'), import('../tokens/index.js')]);
   const key: SigningKey = await loadSigningKey(privateKeyPath, {
     alg: algOpt(args),
     kid: single(args, 'kid', 'mint'),
@@ -311,13 +311,14 @@ async function mint(args: ParsedArgs, io: CliIO): Promise<CommandResult> {
     jti,
   };
   // The rules inspect --verify (and scitokens-cpp) apply, checked before signing: a scope XRootD would
-  // not read is a mistake to say now. A WLCG lifetime beyond 6 hours is the site's call: a warning.
+  // not read is a mistake to say now. A WLCG lifetime beyond the profile's default maximum (6 hours,
+  // a recommendation, not a rule verifiers apply) is the site's call: a warning.
+  if (profileName === 'wlcg' && lifetime > WLCG_MAX_LIFETIME_SECONDS)
+    io.err(
+      `tokenwarden: warning: lifetime ${lifetime} s is longer than the 6 hours the WLCG profile recommends at most for an access token; some sites may refuse this token\n`,
+    );
   const { failures } = checkTokenClaims(claimsOf(request), { nowSeconds: now });
-  for (const f of failures) {
-    if (f.rule === 'lifetime')
-      io.err(`tokenwarden: warning: ${f.message}; verifiers may refuse this token\n`);
-  }
-  const refused = failures.find((f) => f.rule !== 'lifetime');
+  const refused = failures[0];
   if (refused !== undefined)
     throw new TokenwardenError(
       'USAGE',

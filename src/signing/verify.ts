@@ -3,7 +3,10 @@ import { decodeToken } from '../tokens/decode.js';
 import { KeyFetchError } from './fetch-keys.js';
 import { createJwksCache, type JwksCache } from './jwks-cache.js';
 
-/** The profiles a token is checked against, from its version claim. */
+/**
+ * The profiles a token is checked against, from its version claim. `wlcg:1.0` stands for the WLCG
+ * profile's major version 1: a `wlcg.ver` of "1.0", "1.2"... (a newer minor adds nothing to check).
+ */
 export type TokenProfile = 'wlcg:1.0' | 'scitoken:2.0' | 'scitoken:1.0' | 'unknown';
 
 /** One rule the token breaks: `rule` is a short stable name (`aud`, `signature`...), `message` says why. */
@@ -36,12 +39,21 @@ export interface VerifyOptions {
 
 /** Algorithms a token may be signed with: asymmetric only (no `none`, no HMAC with a public key). */
 const ALGORITHMS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA'];
-/** The WLCG profile's longest access token: 6 hours. */
+/**
+ * The WLCG profile's default maximum access token lifetime, 6 hours (section 4.3.1): a recommendation a
+ * community may depart from after a risk assessment, so `issuer mint` warns beyond it, verification
+ * does not fail.
+ */
 export const WLCG_MAX_LIFETIME_SECONDS = 6 * 3600;
 /** The audience every WLCG resource accepts. */
 export const WLCG_ANY_AUDIENCE = 'https://wlcg.cern.ch/jwt/v1/any';
-const WLCG_STORAGE = /^storage\.(read|create|modify|stage):(\/.*)$/;
+/** Storage scopes (profile section 2.2.1; `storage.poll` since 1.2) and the path each must carry. */
+const WLCG_STORAGE = /^storage\.(read|create|modify|stage|poll):(\/.*)$/;
 const WLCG_COMPUTE = /^compute\.(read|modify|create|cancel)$/;
+/** `wlcg.ver` is MAJOR.MINOR (section 2.1.1); this checks major version 1. */
+const WLCG_VERSION = /^([0-9]+)\.[0-9]+$/;
+/** A `wlcg.groups` entry: `/vo` or `/vo/group/...` (section 2.1.1). */
+const WLCG_GROUP = /^(\/[a-zA-Z0-9][a-zA-Z0-9_.-]*)+$/;
 const SCITOKENS_AUTHZ = new Set(['read', 'write', 'create', 'modify', 'execute', 'queue', 'stage']);
 
 const defaultCache = createJwksCache();
@@ -49,10 +61,11 @@ const defaultCache = createJwksCache();
 /**
  * Verifies a token as a relying party would: its signature against its issuer's published key (found
  * through discovery, by the header's `kid`, which is required), then the claim rules of its profile:
- * the WLCG Common JWT Profile 1.0 when it says `wlcg.ver`, SciTokens 2.0 when `ver` is `scitoken:2.0`
- * (1.0 when it has neither, as scitokens-cpp reads it). Claims scitokens-cpp demands of every token
- * (`iss`, `exp`, `iat`, `nbf`) are demanded here too: a token XRootD or HTCondor would refuse is not
- * called valid. Never throws for a bad token; the result lists every rule broken.
+ * the WLCG Common JWT Profile (1.x, as 1.3 states them) when it says `wlcg.ver`, SciTokens 2.0 when
+ * `ver` is `scitoken:2.0` (1.0 when it has neither, as scitokens-cpp reads it). Claims scitokens-cpp
+ * demands of every token (`iss`, `exp`, `iat`; `nbf` too, of a SciToken) are demanded here too: a
+ * token XRootD or HTCondor would refuse is not called valid. What the WLCG profile only recommends
+ * (a lifetime of at most 6 hours, `scope` or `wlcg.groups` present) is not checked. Never throws for a bad token; the result lists every rule broken.
  */
 export async function verifyToken(token: string, options: VerifyOptions = {}): Promise<VerifyResult> {
   const failures: VerifyFailure[] = [];
@@ -162,10 +175,19 @@ function profileOf(
   fail: (rule: string, message: string) => void,
 ): TokenProfile {
   if ('wlcg.ver' in claims) {
-    if (claims['wlcg.ver'] !== '1.0')
+    // The profile (section 4.3.3) has a verifier accept any newer minor version of a major version it
+    // knows and refuse an unknown major version. Issuers still write "1.0" (section 2.1.1).
+    const ver = claims['wlcg.ver'];
+    const m = typeof ver === 'string' ? WLCG_VERSION.exec(ver) : null;
+    if (!m)
       fail(
         'wlcg.ver',
-        `wlcg.ver ${JSON.stringify(claims['wlcg.ver'])} is not a WLCG profile version this checks ("1.0")`,
+        `wlcg.ver ${JSON.stringify(ver)} is not a WLCG profile version: the profile wants MAJOR.MINOR as a string ("1.0")`,
+      );
+    else if (Number(m[1]) !== 1)
+      fail(
+        'wlcg.ver',
+        `wlcg.ver ${JSON.stringify(ver)} is a WLCG major version this does not know: only 1.x is checked, and the profile has an unknown major version refused`,
       );
     return 'wlcg:1.0';
   }
@@ -187,10 +209,11 @@ function checkClaims(
   fail: (rule: string, message: string) => void,
 ): void {
   const leeway = options.leewaySeconds ?? 60;
-  const time = (name: 'exp' | 'iat' | 'nbf'): number | undefined => {
+  const time = (name: 'exp' | 'iat' | 'nbf', required = true): number | undefined => {
     const value = claims[name];
     if (value === undefined) {
-      fail(name, `${name} missing: scitokens-cpp (XRootD, HTCondor) refuses a token without it`);
+      if (required)
+        fail(name, `${name} missing: scitokens-cpp (XRootD, HTCondor) refuses a token without it`);
       return undefined;
     }
     if (typeof value !== 'number' || !Number.isFinite(value)) {
@@ -201,7 +224,8 @@ function checkClaims(
   };
   const exp = time('exp');
   const iat = time('iat');
-  const nbf = time('nbf');
+  // nbf is optional in the WLCG profile (section 2.1.1), and scitokens-cpp demands it of SciTokens only.
+  const nbf = time('nbf', profile !== 'wlcg:1.0');
   if (exp !== undefined && exp <= now) fail('exp', `expired ${ago(now - exp)} ago (exp ${iso(exp)})`);
   if (nbf !== undefined && nbf > now + leeway)
     fail('nbf', `not valid before ${iso(nbf)} (nbf is in the future)`);
@@ -224,17 +248,30 @@ function checkClaims(
       fail('aud', `aud missing: a WLCG token must name its audience (${WLCG_ANY_AUDIENCE} for any)`);
     if (typeof claims.jti !== 'string' || claims.jti === '')
       fail('jti', 'jti missing: a WLCG token must carry a unique identifier');
-    if (exp !== undefined && iat !== undefined && exp - iat > WLCG_MAX_LIFETIME_SECONDS)
-      fail(
-        'lifetime',
-        `lifetime ${ago(exp - iat)} is longer than the WLCG profile's 6 hours for an access token`,
-      );
-    if (scope === undefined && claims['wlcg.groups'] === undefined)
-      fail('scope', 'scope missing: a WLCG access token carries scope or wlcg.groups');
+    // The lifetime (section 4.3.1) and scope-or-wlcg.groups (section 2.1.3) are recommendations only.
+    const groups = claims['wlcg.groups'];
+    if (groups !== undefined) {
+      if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string'))
+        fail(
+          'wlcg.groups',
+          'wlcg.groups is not a list of group names: the profile wants a JSON array of strings',
+        );
+      else
+        for (const group of groups)
+          if (!WLCG_GROUP.test(group))
+            fail(
+              'wlcg.groups',
+              `wlcg.groups ${JSON.stringify(group)} is not a group name: the profile wants /VO or /VO/GROUP/..., each name a letter or digit then letters, digits, _ . -`,
+            );
+    }
     for (const word of words) {
       if (word.startsWith('storage.')) {
         const m = WLCG_STORAGE.exec(word);
-        if (!m) fail('scope', `scope ${JSON.stringify(word)} is not storage.read|create|modify|stage:/PATH`);
+        if (!m)
+          fail(
+            'scope',
+            `scope ${JSON.stringify(word)} is not storage.read|create|modify|stage|poll:/PATH (the profile wants a path on every storage scope)`,
+          );
         else if (badPath(m[2] as string))
           fail('scope', `scope ${JSON.stringify(word)}: the path must be absolute without .. segments`);
       } else if (word.startsWith('compute.') && !WLCG_COMPUTE.test(word)) {

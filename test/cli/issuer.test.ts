@@ -244,7 +244,7 @@ describe('tokenwarden issuer, credential-producer, inspect --verify', () => {
           'wlcg',
         ],
         2,
-        'the token would break the wlcg profile: scope "storage.write:/x" is not storage.read|create|modify|stage:/PATH',
+        'the token would break the wlcg profile: scope "storage.write:/x" is not storage.read|create|modify|stage|poll:/PATH (the profile wants a path on every storage scope)',
       ],
       [
         [...base, '--aud', 'x', '--lifetime', '0'],
@@ -336,6 +336,44 @@ describe('tokenwarden issuer, credential-producer, inspect --verify', () => {
     assert.deepEqual(JSON.parse(json.stdout).verification, {
       valid: true,
       profile: 'scitoken:2.0',
+      failures: [],
+    });
+  });
+
+  it('a WLCG token over 6 hours: mint warns (a profile recommendation), inspect --verify passes it', async () => {
+    const run = await runCli(
+      [
+        'issuer',
+        'mint',
+        '--private-key',
+        join(dir, 'k.pem'),
+        '--issuer',
+        issuer,
+        '--sub',
+        'alice',
+        '--scope',
+        'storage.read:/data storage.poll:/tape',
+        '--aud',
+        'https://storage.example.org',
+        '--profile',
+        'wlcg',
+        '--lifetime',
+        String(7 * 3600),
+      ],
+      { tokenOnStdout: true },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(
+      run.stderr,
+      'tokenwarden: warning: lifetime 25200 s is longer than the 6 hours the WLCG profile recommends at most for an access token; some sites may refuse this token\n',
+    );
+    const token = run.stdout.trim();
+    minted.push(token);
+    const json = await runCli(['inspect', '--verify', '--json', '-'], { input: token });
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual(JSON.parse(json.stdout).verification, {
+      valid: true,
+      profile: 'wlcg:1.0',
       failures: [],
     });
   });
