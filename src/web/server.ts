@@ -75,7 +75,8 @@ export function createWebServer(options: WebServerOptions = {}): WebServer {
     // The socket deadline: a client that trickles its request in is cut off too.
     requestTimeout: requestTimeoutMs,
     return503OnClosing: true,
-    maxParamLength: options.maxParamLength ?? 100,
+    // Under routerOptions: Fastify 5 warns (FSTDEP022, on stderr) of router options given at the top.
+    routerOptions: { maxParamLength: options.maxParamLength ?? 100 },
     // Fastify's Ajv strips properties a schema does not allow; refuse them instead, so a client's typo
     // is an error and not silently ignored. Scalars are still coerced (a query string's `?n=5` is a number).
     ajv: { customOptions: { removeAdditional: false } },
