@@ -107,8 +107,13 @@ export interface Credmon {
 
 /** Key files of the CredD older than this are removed (a login that was never finished). */
 export const STALE_KEY_FILE_MS = 12 * 3600 * 1000;
-/** Users listed between two yields to the event loop during a pass. */
-const USERS_PER_SLICE = 512;
+/**
+ * Longest a pass keeps the event loop between two yields: the renewals it started (each a few steps of
+ * file I/O) and the web app's requests go on while it lstats thousands of user directories.
+ */
+const PASS_SLICE_MS = 2;
+/** How long a pass waits for the renewals of users it has not seen before, before it lists the others. */
+const FIRST_CREDENTIALS_WAIT_MS = 100;
 /** Every this many periodic passes, one lists every user directory, changed or not. */
 const DEEP_PASS_EVERY = 10;
 /** Credentials read at once after a pass found them new or changed. */
@@ -470,8 +475,7 @@ export function createCredmon(options: CredmonOptions): Credmon {
     }
     skipped.delete(credDir);
     let changed: Array<[Entry, Facts]> = [];
-    let users = 0;
-    let listed = 0;
+    let sliceStart = performance.now();
     const seenUsers = new Set<string>();
     /** The user directories of this listing: those not known yet first (see below), then the others. */
     const fresh: string[] = [];
@@ -519,12 +523,14 @@ export function createCredmon(options: CredmonOptions): Credmon {
           }
           userDirs.set(name, { id: '', keys: kept });
         }
-        if (++listed % USERS_PER_SLICE === 0) await yieldToLoop();
       }
-      if (++users % (USERS_PER_SLICE * 8) === 0) await yieldToLoop();
+      if (performance.now() - sliceStart >= PASS_SLICE_MS) {
+        await yieldToLoop();
+        sliceStart = performance.now();
+      }
     };
     // Read what changed, a few at a time (each reads a .use and, for OAuth2, a .meta).
-    const lookAtChanged = async () => {
+    const lookAtChanged = async (): Promise<Entry[]> => {
       const batch = changed;
       changed = [];
       let next = 0;
@@ -536,14 +542,19 @@ export function createCredmon(options: CredmonOptions): Credmon {
         }
       });
       await Promise.all(lookers);
+      return batch.map(([entry]) => entry);
     };
     // A directory not seen before is a user's first credential, which the CredD (after its SIGHUP) and
-    // a job wait on: it is listed, read and started before the known directories are looked at.
+    // a job wait on: it is listed, read and started before the known directories are looked at, and the
+    // listing lets its renewal finish first (a few steps of file I/O, each of which would otherwise
+    // wait for the listing's next yield), for at most FIRST_CREDENTIALS_WAIT_MS.
     for (const name of fresh) await visit(name);
     if (known.length > 0 && changed.length > 0) {
-      await lookAtChanged();
+      const started = await lookAtChanged();
       if (dueTimer !== undefined) clearTimeout(dueTimer);
       onDue();
+      const attempts = started.flatMap((e) => (e.attempt === undefined ? [] : [e.attempt]));
+      if (attempts.length > 0) await settledOrAfter(Promise.all(attempts), FIRST_CREDENTIALS_WAIT_MS);
     }
     for (const name of known) await visit(name);
     for (const user of userDirs.keys()) if (!seenUsers.has(user)) userDirs.delete(user);

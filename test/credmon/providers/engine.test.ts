@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -222,7 +222,7 @@ describe('credmon engine with local, client-credentials and OAuth2 providers in 
     }
   });
 
-  it('a SIGHUP pass starts a new user’s credential before it lists the users it already knows', async () => {
+  it('a SIGHUP pass renews a new user’s credential before it lists the users it already knows', async () => {
     for (const u of ['alice', 'bob', 'carol']) await storeLocalCred(cd, u, 'scitokens');
     const local = localConfig(dir);
     const real = createLocalProvider(local);
@@ -234,12 +234,15 @@ describe('credmon engine with local, client-credentials and OAuth2 providers in 
         return real.renew(ref, ctx);
       },
     };
+    let daveWaited = true;
     // The directory as the system lists it, but the new user last: the order that used to start it last.
     const readDir = (path: string) => {
       const entries = readdirSync(path, { withFileTypes: true });
       if (path === cd.path)
         return entries.sort((a, b) => (a.name === 'dave' ? 1 : b.name === 'dave' ? -1 : 0));
-      events.push(`list ${path.slice(cd.path.length + 1)}`);
+      const user = path.slice(cd.path.length + 1);
+      events.push(`list ${user}`);
+      if (user !== 'dave' && !existsSync(credPath(cd, 'dave', 'scitokens', 'use'))) daveWaited = false;
       return entries;
     };
     const config = credmonConfig(cd.path, { local: [local] });
@@ -249,9 +252,11 @@ describe('credmon engine with local, client-credentials and OAuth2 providers in 
     for (const u of ['alice', 'bob', 'carol']) await writeFile(join(cd.path, u, 'note'), '');
     await storeLocalCred(cd, 'dave', 'scitokens');
     events.length = 0;
+    daveWaited = true;
     await credmon.rescan();
     assert.deepEqual(events.slice(0, 2), ['list dave', 'renew dave'], events.join(', '));
     assert.deepEqual(events.slice(2).sort(), ['list alice', 'list bob', 'list carol']);
+    assert.ok(daveWaited, 'the new user’s .use was written before the known users were listed');
     const use = JSON.parse((await readSecureFile(credPath(cd, 'dave', 'scitokens', 'use'))).toString());
     assert.equal(decodeToken(use.access_token).claims.sub, 'dave');
   });
