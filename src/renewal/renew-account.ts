@@ -173,6 +173,9 @@ async function renewOne(
     reason: c.reason,
     expiresAt: exp,
     ...(typeof claims.iat === 'number' ? { issuedAt: claims.iat } : {}),
+    ...(session.refreshToken === undefined
+      ? {}
+      : { refreshToken: session.refreshToken, refreshTokenExpiresAt: session.refreshToken.expiresAt }),
     ...(warning ? { warning } : {}),
   });
 }
