@@ -1,6 +1,7 @@
 import type { ConfigWarning, RenewerConfig, WebhookConfig } from '../config/index.js';
 import { TokenwardenError } from '../errors.js';
 import type { Log, LogEvent, LogSink } from '../log/index.js';
+import { formatHint } from '../remedy.js';
 import type { DaemonConfig, DaemonEvent } from '../renewal/daemon.js';
 import { removeDaemonInfo, writeDaemonInfo } from '../renewal/daemon-info.js';
 import type { WebServer } from '../web/index.js';
@@ -439,6 +440,19 @@ export function daemonLogEvent(event: DaemonEvent, ctx: DaemonLogContext): LogEv
           };
     case 'account-resumed':
       return { type: 'account.resumed', level: 'info', account: event.account };
+    case 'refresh-token-expiring':
+      return {
+        type: 'account.refresh-token-expiring',
+        level: 'warning',
+        account: event.account,
+        expires_at: new Date(event.expiresAt * 1000).toISOString(),
+        expires_in: Math.max(0, Math.round(event.expiresAt - ctx.now)),
+        hint: formatHint('log in again before then; run', {
+          command: 'setup',
+          account: event.account,
+          config: ctx.config,
+        }),
+      };
     case 'reloaded':
       return {
         type: 'daemon.reloaded',

@@ -3,6 +3,7 @@ import type { TokenRequest, TokenResponse } from '../oidc/index.js';
 import type { AccountRecord, CredentialStore } from '../store/index.js';
 import { loadOidc } from './load-oidc.js';
 import { refreshWithRotation } from './refresh.js';
+import { combineRefreshTokenNews } from './refresh-expiry.js';
 import type { Session } from './session.js';
 
 export interface MintOptions {
@@ -40,7 +41,7 @@ async function refreshAndPersist(
   request: TokenRequest,
   options: MintOptions,
 ): Promise<TokenResponse> {
-  const { response, record } = await refreshWithRotation({
+  const { response, record, refreshToken } = await refreshWithRotation({
     store: options.store,
     record: session.record as AccountRecord,
     client: session.client,
@@ -50,5 +51,6 @@ async function refreshAndPersist(
     ...(options.clock ? { clock: options.clock } : {}),
   });
   session.record = record;
+  session.refreshToken = combineRefreshTokenNews(session.refreshToken, refreshToken);
   return response;
 }

@@ -2,6 +2,7 @@ import { OAuthError, type Remedy, TokenwardenError } from '../errors.js';
 import type { OAuthClient, RequestContext, TokenRequest, TokenResponse } from '../oidc/index.js';
 import type { AccountRecord, CredentialStore, SaveReservation } from '../store/index.js';
 import { loadOidc } from './load-oidc.js';
+import { type RefreshTokenNews, refreshTokenExpiry } from './refresh-expiry.js';
 
 /**
  * How a save of a rotated refresh token is retried when it fails (ENOSPC, EIO…): these delays, then it
@@ -23,15 +24,24 @@ export interface RefreshArgs {
   sleep?: (ms: number) => Promise<void>;
 }
 
+export interface RefreshResult {
+  response: TokenResponse;
+  /** The record as it is now stored: the rotated one, or the one given when the token was kept. */
+  record: AccountRecord;
+  /**
+   * What the grant says of the refresh token the account now holds (its expiry, see refresh-expiry.ts):
+   * kept in memory by whoever warns of it, never stored (the record format is oidc-agent's too).
+   */
+  refreshToken: RefreshTokenNews;
+}
+
 /**
  * One refresh grant for an account whose lock the caller holds. A rotated refresh token is durably stored
  * before the new access token is returned or used (docs/architecture.md invariant 1); the one it
  * replaces is kept as `previousRefreshToken`. `invalid_grant` marks the account `needsLogin` (so headless
  * runs stop using a dead token) and becomes a NEEDS_LOGIN error saying what to run.
  */
-export async function refreshWithRotation(
-  args: RefreshArgs,
-): Promise<{ response: TokenResponse; record: AccountRecord }> {
+export async function refreshWithRotation(args: RefreshArgs): Promise<RefreshResult> {
   const { record, store } = args;
   const now = () => new Date((args.clock ?? Date.now)()).toISOString();
   if (record.needsLogin) {
@@ -84,8 +94,16 @@ export async function refreshWithRotation(
       }
       throw err;
     }
+    // The response's refresh_expires_in, counted from now, is of the token the account holds after it.
+    const answeredAt = (args.clock ?? Date.now)() / 1000;
+    const expiryOf = (token: string) =>
+      refreshTokenExpiry(response.extra.refresh_expires_in, token, answeredAt);
     if (response.refreshToken === undefined || response.refreshToken.equals(record.refreshToken)) {
-      return { response, record };
+      return {
+        response,
+        record,
+        refreshToken: { ...expiryOf(record.refreshToken.reveal()), rotated: false },
+      };
     }
     const rotated: AccountRecord = {
       ...record,
@@ -96,7 +114,11 @@ export async function refreshWithRotation(
     const slot = room;
     room = undefined;
     await saveRotated(args, rotated, slot);
-    return { response, record: rotated };
+    return {
+      response,
+      record: rotated,
+      refreshToken: { ...expiryOf(response.refreshToken.reveal()), rotated: true },
+    };
   } finally {
     await room?.release().catch(() => undefined);
   }

@@ -4,6 +4,7 @@ import type { Secret } from '../secret.js';
 import type { AccountRecord, CredentialStore } from '../store/index.js';
 import { asError, credentialError, needsLoginError, noCredentialYet } from './account-errors.js';
 import type { ClientCache } from './client-cache.js';
+import type { RefreshTokenNews } from './refresh-expiry.js';
 
 /** What one account needs to mint tokens: a client, and for refresh accounts the decrypted record. */
 export interface Session {
@@ -14,6 +15,8 @@ export interface Session {
   record?: AccountRecord;
   /** For `grant = exchange`: one full-scope access token per session, exchanged for each token. */
   subjectToken?: Secret;
+  /** What this session's refresh grants said of the refresh token's expiry, all of them as one. */
+  refreshToken?: RefreshTokenNews;
 }
 
 export interface SessionOptions {

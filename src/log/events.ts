@@ -169,6 +169,20 @@ export interface AccountResumedEvent {
 }
 
 /**
+ * The account's refresh token expires (by the issuer's word) within the warning window (7 days): logged
+ * once when that starts, not at every renewal; `hint` says how to give it a new one before then.
+ */
+export interface AccountRefreshTokenExpiringEvent {
+  type: 'account.refresh-token-expiring';
+  level: 'warning';
+  account: string;
+  /** ISO 8601, UTC. */
+  expires_at: string;
+  expires_in: number;
+  hint?: string | undefined;
+}
+
+/**
  * A warning could not be delivered to the webhook: `failed` after its retries, `dropped` when too many
  * were waiting. `target` is the URL's `scheme://host` only (the rest of it may be a secret).
  */
@@ -402,6 +416,7 @@ export type LogEvent =
   | AccountNeedsLoginEvent
   | AccountBlockedEvent
   | AccountResumedEvent
+  | AccountRefreshTokenExpiringEvent
   | WebhookFailedEvent
   | HttpRequestEvent
   | HttpErrorEvent

@@ -8,6 +8,7 @@ export {
 export type {
   AccountBlockedEvent,
   AccountNeedsLoginEvent,
+  AccountRefreshTokenExpiringEvent,
   AccountResumedEvent,
   AgentEvent,
   AgentEventType,

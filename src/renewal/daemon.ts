@@ -4,14 +4,14 @@ import { access, stat } from 'node:fs/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { AccountConfig, RenewerConfig, TokenConfig } from '../config/index.js';
-import { ClientCache } from '../credentials/index.js';
+import { ClientCache, nextRefreshTokenExpiresAt } from '../credentials/index.js';
 import { TokenwardenError } from '../errors.js';
 import { readFileIfExists } from '../files/index.js';
 import type { CredentialStore } from '../store/index.js';
 import { type DecodedToken, decodeToken } from '../tokens/index.js';
 import { backoff, DEFAULT_RENEWAL_FRACTION, isRetryable, nextRenewalAt } from '../tokens/schedule.js';
 import type { CredentialRow, GroupStatus, StatusError, StatusSnapshot } from '../web/status-model.js';
-import { computeWarnings } from '../web/warnings.js';
+import { computeWarnings, DEFAULT_REFRESH_TOKEN_WARN_SECONDS } from '../web/warnings.js';
 import { type Alarm, type DaemonTimers, NODE_TIMERS, setAlarm } from './daemon-alarm.js';
 import { credentialFileIdentity, passwordFileIdentity } from './health.js';
 import { renewReason } from './policy.js';
@@ -44,6 +44,8 @@ export type DaemonEvent =
     }
   | { type: 'account-blocked'; account: string; error: TokenwardenError }
   | { type: 'account-resumed'; account: string }
+  /** The account's refresh token expires within the warning window: said once, not at every renewal. */
+  | { type: 'refresh-token-expiring'; account: string; expiresAt: number }
   | { type: 'reloaded'; added: string[]; removed: string[]; changed: string[] }
   | { type: 'reload-refused'; error: TokenwardenError }
   | { type: 'warning'; message: string }
@@ -167,6 +169,14 @@ interface AccountEntry {
   blocked?: { error: TokenwardenError; identity: string } | undefined;
   watch?: Alarm | undefined;
   refreshTokenIssuedAt?: number | undefined;
+  /**
+   * When its refresh token expires at the issuer (epoch seconds), as the latest refresh grant since the
+   * daemon started said (credentials/refresh-expiry.ts). Only in memory: the credential record's format
+   * is oidc-agent's too, and has no place for it.
+   */
+  refreshTokenExpiresAt?: number | undefined;
+  /** The `refresh-token-expiring` event was logged for the expiry now known (reset when it leaves the window). */
+  refreshTokenExpiryLogged?: boolean | undefined;
 }
 
 /**
@@ -463,6 +473,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
           });
         }
         if (o.warning) safeLog({ type: 'warning', message: o.warning });
+        noteRefreshToken(a, o, t);
         continue;
       }
       const error =
@@ -514,6 +525,25 @@ export function createDaemon(options: DaemonOptions): Daemon {
       plan(name, retryAt);
       safeLog({ type: 'failed', token: name, account: a.name, error, retryAt, attempt: e.failures });
     }
+  }
+
+  /**
+   * Keeps what a renewal's refresh grants said of the account's refresh token's expiry, for the status
+   * snapshot (and so the `refresh-token-expiring` warning), and logs once when it comes within the
+   * warning window: the snapshot's warning says so for as long as it lasts, the log only when it starts.
+   */
+  function noteRefreshToken(a: AccountEntry, o: TokenOutcome, t: number) {
+    if (o.refreshToken === undefined || accounts.get(a.name) !== a) return;
+    a.refreshTokenExpiresAt = nextRefreshTokenExpiresAt(a.refreshTokenExpiresAt, o.refreshToken);
+    const expiresAt = a.refreshTokenExpiresAt;
+    if (expiresAt === undefined || expiresAt - t >= DEFAULT_REFRESH_TOKEN_WARN_SECONDS) {
+      // A new login (or an issuer that says it lasts longer) ends the episode: a later one is logged again.
+      a.refreshTokenExpiryLogged = false;
+      return;
+    }
+    if (a.refreshTokenExpiryLogged) return;
+    a.refreshTokenExpiryLogged = true;
+    safeLog({ type: 'refresh-token-expiring', account: a.name, expiresAt });
   }
 
   // --- accounts that wait for a person ------------------------------------------------------------------
@@ -820,6 +850,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
           kind: a.account?.kind ?? 'unknown',
           issuer: a.account?.issuer,
           refreshTokenIssuedAt: a.refreshTokenIssuedAt,
+          refreshTokenExpiresAt: a.refreshTokenExpiresAt,
           problem: a.blocked ? statusError(a.blocked.error) : undefined,
           issuerFailingSince: a.issuerFailingSince,
         }),

@@ -1,4 +1,5 @@
 import type { BrokenToken, TokenConfig } from '../config/index.js';
+import type { RefreshTokenNews } from '../credentials/refresh-expiry.js';
 import type { TokenwardenError } from '../errors.js';
 import type { RenewReason } from './policy.js';
 
@@ -17,6 +18,17 @@ export interface TokenOutcome {
    * `expiresAt`, what a scheduler needs to time the next renewal without reading the file again.
    */
   issuedAt?: number | undefined;
+  /**
+   * When the account's refresh token expires (epoch seconds), when the refresh grants of this renewal
+   * said so (`refresh_expires_in`, or the token's own `exp`); see `refreshToken` for what was said.
+   */
+  refreshTokenExpiresAt?: number | undefined;
+  /**
+   * What the refresh grants of the account's session said of its refresh token, up to this token:
+   * absent when none was made (client credentials, a fresh token, a failure before the grant). A daemon
+   * keeps the latest per account (credentials/refresh-expiry.ts `nextRefreshTokenExpiresAt`).
+   */
+  refreshToken?: RefreshTokenNews | undefined;
   error?: TokenwardenError | undefined;
   /** Failed because its section (or its account's) in config.ini is broken. */
   broken?: boolean | undefined;

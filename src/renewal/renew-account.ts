@@ -159,6 +159,8 @@ async function renewOne(
   const response = await mintToken(session, token, {
     store: options.store,
     configFile: options.config.file,
+    // The run's clock: refresh_expires_in is counted from it, as every other time of the run is.
+    clock,
   });
   const { expiresAt: exp, claims } = await writeRenewedToken(
     c,
@@ -173,6 +175,9 @@ async function renewOne(
     reason: c.reason,
     expiresAt: exp,
     ...(typeof claims.iat === 'number' ? { issuedAt: claims.iat } : {}),
+    ...(session.refreshToken === undefined
+      ? {}
+      : { refreshToken: session.refreshToken, refreshTokenExpiresAt: session.refreshToken.expiresAt }),
     ...(warning ? { warning } : {}),
   });
 }

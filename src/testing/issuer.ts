@@ -12,6 +12,7 @@ import { loadOidcProvider } from './load-provider.js';
 import { createMemoryStore } from './memory-store.js';
 import { resolveTestIssuerOptions, type TestIssuerOptions } from './options.js';
 import { buildProviderConfiguration } from './provider-config.js';
+import { refreshExpiresInMiddleware } from './refresh-expires-in.js';
 import { collectStats, type TestIssuerStats } from './stats.js';
 import { registerTokenExchange } from './token-exchange.js';
 import { RESOURCE_SERVER } from './wlcg.js';
@@ -87,6 +88,7 @@ export async function startTestIssuer(options?: TestIssuerOptions): Promise<Test
     provider.use(
       deviceAuthorizationMiddleware(provider, resolved.deviceInterval, resolved.autoApproveDevice),
     );
+    if (resolved.refreshExpiresIn) provider.use(refreshExpiresInMiddleware());
     const counters = collectStats(provider);
     const ledger = createSecretLedger(provider);
 

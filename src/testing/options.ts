@@ -7,6 +7,11 @@ export interface TestIssuerOptions {
   accessTokenTtl?: number;
   /** Refresh token lifetime in seconds, default 30 days; each rotation starts a new one. */
   refreshTokenTtl?: number;
+  /**
+   * Like Keycloak: token responses that carry a refresh token also carry `refresh_expires_in`, the
+   * seconds it has left (refreshTokenTtl). Default false: oidc-provider and INDIGO IAM say nothing.
+   */
+  refreshExpiresIn?: boolean;
   /** Device code lifetime in seconds, default 600. */
   deviceCodeTtl?: number;
   /** `interval` (seconds) put into device authorization responses (RFC 8628 section 3.2), default 1. */
@@ -29,6 +34,7 @@ export interface ResolvedTestIssuerOptions {
   port: number;
   accessTokenTtl: number;
   refreshTokenTtl: number;
+  refreshExpiresIn: boolean;
   deviceCodeTtl: number;
   deviceInterval: number;
   autoApproveDevice: string | undefined;
@@ -45,6 +51,7 @@ export function resolveTestIssuerOptions(options: TestIssuerOptions = {}): Resol
     port: options.port ?? 0,
     accessTokenTtl: options.accessTokenTtl ?? 600,
     refreshTokenTtl: options.refreshTokenTtl ?? 30 * DAY,
+    refreshExpiresIn: options.refreshExpiresIn ?? false,
     deviceCodeTtl: options.deviceCodeTtl ?? 600,
     deviceInterval: options.deviceInterval ?? 1,
     autoApproveDevice: options.autoApproveDevice,
@@ -57,6 +64,7 @@ export function resolveTestIssuerOptions(options: TestIssuerOptions = {}): Resol
   checkInteger('refreshTokenTtl', resolved.refreshTokenTtl, 1);
   checkInteger('deviceCodeTtl', resolved.deviceCodeTtl, 1);
   checkInteger('deviceInterval', resolved.deviceInterval, 1);
+  if (typeof resolved.refreshExpiresIn !== 'boolean') throw usage('refreshExpiresIn must be true or false');
   checkAccountId('autoApproveDevice', resolved.autoApproveDevice);
   checkAccountId('autoApproveInteractions', resolved.autoApproveInteractions);
   if (resolved.signingAlg !== 'ES256' && resolved.signingAlg !== 'RS256') {

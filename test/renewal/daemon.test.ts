@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { parseIni, resolveRenewerConfig } from '../../src/config/index.js';
+import type { RefreshTokenNews } from '../../src/credentials/index.js';
 import { TokenwardenError } from '../../src/errors.js';
 import { createDaemon, type Daemon, type DaemonEvent, type DaemonOptions } from '../../src/renewal/daemon.js';
 import { MAX_TIMER_MS } from '../../src/renewal/daemon-alarm.js';
@@ -67,6 +68,8 @@ const noStore: CredentialStore = {
 class FakeIssuer {
   mode: 'up' | TokenwardenError = 'up';
   ttl = 3600;
+  /** What each renewal's refresh grant says of the refresh token (none: as a client-credentials grant). */
+  refreshToken: RefreshTokenNews | undefined;
   readonly calls: Array<{ at: number; only: string[]; force: boolean; account: string }> = [];
   gate: Promise<void> | undefined;
   stopSeen = false;
@@ -88,7 +91,13 @@ class FakeIssuer {
       if (this.mode === 'up') {
         const iat = Math.floor(this.time.seconds);
         await writeFile(t.tokenPath, jwt({ iat, exp: iat + this.ttl }));
-        outcomes.push({ ...base, result: 'renewed', expiresAt: iat + this.ttl });
+        const news = this.refreshToken;
+        outcomes.push({
+          ...base,
+          result: 'renewed',
+          expiresAt: iat + this.ttl,
+          ...(news ? { refreshToken: news, refreshTokenExpiresAt: news.expiresAt } : {}),
+        });
       } else outcomes.push({ ...base, result: 'failed', error: this.mode });
     }
     return { outcomes, accounts: [] };
@@ -186,6 +195,53 @@ describe('daemon scheduling (virtual time)', () => {
     assert.equal(issuer.calls.length, n + 1);
     // Later than min_lifetime alone would say: nothing to force.
     assert.equal(issuer.calls.at(-1)?.force, false);
+  });
+
+  it("keeps each account's refresh token expiry from its renewals, and logs it once when it comes within 7 days", async () => {
+    const DAY = 24 * 3600;
+    configText = accountsAndTokens(1, 1);
+    const t0 = Math.floor(time.seconds);
+    const group = () =>
+      d()
+        .snapshot()
+        .groups.find((g) => g.name === 'a0');
+    const expiring = () => events.filter((e) => e.type === 'refresh-token-expiring');
+    const warned = () =>
+      d()
+        .snapshot()
+        .warnings.some((w) => w.kind === 'refresh-token-expiring' && w.group === 'a0');
+    issuer.refreshToken = { expiresAt: t0 + 3 * DAY, source: 'response', rotated: true };
+    await start();
+    assert.equal(group()?.refreshTokenExpiresAt, t0 + 3 * DAY);
+    assert.ok(warned());
+    assert.deepEqual(expiring(), [
+      { type: 'refresh-token-expiring', account: 'a0', expiresAt: t0 + 3 * DAY },
+    ]);
+    // Renewed again, told the same: the warning stays on the page, the log says nothing more.
+    await time.advance(3600_000, d());
+    assert.equal(issuer.calls.length, 2);
+    assert.equal(expiring().length, 1);
+    // An opaque token kept as it was, by an issuer that says nothing: what was known still holds.
+    issuer.refreshToken = { expiresAt: undefined, source: 'none', rotated: false };
+    await time.advance(3600_000, d());
+    assert.equal(group()?.refreshTokenExpiresAt, t0 + 3 * DAY);
+    // Rotated into a token that says nothing: nothing is known any more, and nothing is warned of.
+    issuer.refreshToken = { expiresAt: undefined, source: 'none', rotated: true };
+    await time.advance(3600_000, d());
+    assert.equal(group()?.refreshTokenExpiresAt, undefined);
+    assert.equal(warned(), false);
+    // A new login far from expiry, then one near it again: a second episode, logged again.
+    issuer.refreshToken = { expiresAt: t0 + 30 * DAY, source: 'jwt', rotated: true };
+    await time.advance(3600_000, d());
+    assert.equal(group()?.refreshTokenExpiresAt, t0 + 30 * DAY);
+    assert.equal(warned(), false);
+    issuer.refreshToken = { expiresAt: t0 + 2 * DAY, source: 'jwt', rotated: true };
+    await time.advance(3600_000, d());
+    assert.equal(expiring().length, 2);
+    // A renewal without a refresh grant (fresh token, client credentials) changes nothing.
+    issuer.refreshToken = undefined;
+    await time.advance(3600_000, d());
+    assert.equal(group()?.refreshTokenExpiresAt, t0 + 2 * DAY);
   });
 
   it('backs off while the issuer is down, honours Retry-After, and recovers on the next attempt', async () => {

@@ -661,3 +661,43 @@ describe('test issuer: fault injection and close', () => {
     await assert.rejects(fetch(`${issuer.url}/jwks`), { message: 'fetch failed' });
   });
 });
+
+describe('test issuer: refresh token expiry like Keycloak (refreshExpiresIn)', () => {
+  const DAY = 24 * 3600;
+  let issuers: TestIssuer[] = [];
+  afterEach(async () => {
+    await Promise.all(issuers.map((i) => i.close()));
+    issuers = [];
+  });
+  async function start(options: TestIssuerOptions): Promise<TestIssuer> {
+    const issuer = await startTestIssuer(options);
+    issuers.push(issuer);
+    return issuer;
+  }
+
+  it('says refresh_expires_in (the refresh token TTL) in every response with a refresh token', async () => {
+    const issuer = await start({ refreshExpiresIn: true, refreshTokenTtl: 3 * DAY });
+    const config = await register(issuer);
+    const first = await deviceLogin(issuer, config, 'openid offline_access compute.read');
+    const said = (t: Tokens) => t.refresh_expires_in as number;
+    // Counted from the response: the TTL, or a second less when a second boundary was crossed.
+    assert.ok(said(first) <= 3 * DAY && said(first) >= 3 * DAY - 2, String(said(first)));
+    const second = await oc.refreshTokenGrant(config, first.refresh_token as string);
+    assert.ok(second.refresh_token && second.refresh_token !== first.refresh_token, 'rotated');
+    assert.ok(said(second) <= 3 * DAY && said(second) >= 3 * DAY - 2, String(said(second)));
+  });
+
+  it('says nothing of it by default, as oidc-provider and INDIGO IAM do; refuses a non-boolean', async () => {
+    const issuer = await start({ refreshTokenTtl: 3 * DAY });
+    const config = await register(issuer);
+    const first = await deviceLogin(issuer, config, 'openid offline_access compute.read');
+    assert.ok(first.refresh_token);
+    assert.equal(first.refresh_expires_in, undefined);
+    const second = await oc.refreshTokenGrant(config, first.refresh_token as string);
+    assert.equal(second.refresh_expires_in, undefined);
+    await assert.rejects(startTestIssuer({ refreshExpiresIn: 'yes' as unknown as boolean }), {
+      code: 'USAGE',
+      message: /refreshExpiresIn/,
+    });
+  });
+});
