@@ -61,11 +61,12 @@ const defaultCache = createJwksCache();
 /**
  * Verifies a token as a relying party would: its signature against its issuer's published key (found
  * through discovery, by the header's `kid`, which is required), then the claim rules of its profile:
- * the WLCG Common JWT Profile (1.x, as 1.3 states them) when it says `wlcg.ver`, SciTokens 2.0 when
- * `ver` is `scitoken:2.0` (1.0 when it has neither, as scitokens-cpp reads it). Claims scitokens-cpp
- * demands of every token (`iss`, `exp`, `iat`; `nbf` too, of a SciToken) are demanded here too: a
- * token XRootD or HTCondor would refuse is not called valid. What the WLCG profile only recommends
- * (a lifetime of at most 6 hours, `scope` or `wlcg.groups` present) is not checked. Never throws for a bad token; the result lists every rule broken.
+ * the WLCG Common JWT Profile (as 1.3 states them) when it says `wlcg.ver`, SciTokens 2.0 when `ver`
+ * is `scitoken:2.0` (1.0 when it has neither, as scitokens-cpp reads it). What scitokens-cpp demands
+ * of every token (`iss`, `exp`, `iat`, `nbf`; a `wlcg.ver` of exactly "1.0") is demanded here too,
+ * where the profile is more lenient: a token XRootD or HTCondor would refuse is not called valid.
+ * What the WLCG profile only recommends (a lifetime of at most 6 hours, `scope` or `wlcg.groups`
+ * present) is not checked. Never throws for a bad token; the result lists every rule broken.
  */
 export async function verifyToken(token: string, options: VerifyOptions = {}): Promise<VerifyResult> {
   const failures: VerifyFailure[] = [];
@@ -189,6 +190,13 @@ function profileOf(
         'wlcg.ver',
         `wlcg.ver ${JSON.stringify(ver)} is a WLCG major version this does not know: only 1.x is checked, and the profile has an unknown major version refused`,
       );
+    else if (ver !== '1.0')
+      // The profile has verifiers accept a newer minor, but scitokens-cpp (XRootD, HTCondor) still
+      // refuses all but "1.0": a token the storage would refuse is not called valid.
+      fail(
+        'wlcg.ver',
+        `wlcg.ver ${JSON.stringify(ver)}: the profile allows a newer 1.x, but scitokens-cpp (XRootD, HTCondor) refuses anything but "1.0"`,
+      );
     return 'wlcg:1.0';
   }
   if (!('ver' in claims)) return 'scitoken:1.0';
@@ -209,11 +217,10 @@ function checkClaims(
   fail: (rule: string, message: string) => void,
 ): void {
   const leeway = options.leewaySeconds ?? 60;
-  const time = (name: 'exp' | 'iat' | 'nbf', required = true): number | undefined => {
+  const time = (name: 'exp' | 'iat' | 'nbf'): number | undefined => {
     const value = claims[name];
     if (value === undefined) {
-      if (required)
-        fail(name, `${name} missing: scitokens-cpp (XRootD, HTCondor) refuses a token without it`);
+      fail(name, `${name} missing: scitokens-cpp (XRootD, HTCondor) refuses a token without it`);
       return undefined;
     }
     if (typeof value !== 'number' || !Number.isFinite(value)) {
@@ -224,8 +231,9 @@ function checkClaims(
   };
   const exp = time('exp');
   const iat = time('iat');
-  // nbf is optional in the WLCG profile (section 2.1.1), and scitokens-cpp demands it of SciTokens only.
-  const nbf = time('nbf', profile !== 'wlcg:1.0');
+  // nbf is optional in the WLCG profile (section 2.1.1), but scitokens-cpp before 1.0 (Debian's 0.7,
+  // and so its XRootD plugin) refuses any token without it, WLCG ones included.
+  const nbf = time('nbf');
   if (exp !== undefined && exp <= now) fail('exp', `expired ${ago(now - exp)} ago (exp ${iso(exp)})`);
   if (nbf !== undefined && nbf > now + leeway)
     fail('nbf', `not valid before ${iso(nbf)} (nbf is in the future)`);
