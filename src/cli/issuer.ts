@@ -25,62 +25,66 @@ const PROFILES: Record<string, string> = { scitokens: 'scitoken:2.0', wlcg: 'wlc
 const CONTROL = /\p{Cc}/u;
 const MAX_CLAIM_TEXT = 4096;
 
-export const command: Command = {
-  name: 'issuer',
-  summary: 'A local token issuer: generate keys, serve discovery and JWKS, mint tokens for scripts.',
-  usage: `issuer keygen --private-key FILE --public-key FILE [--alg ES256|RS256] [--kid ID] [--json]
-       tokenwarden issuer serve --private-key FILE [--private-key FILE]... [--kid ID]... [--issuer URL]
-                                --listen HOST:PORT [--tls-cert FILE --tls-key FILE | --behind-proxy]
-       tokenwarden issuer mint --private-key FILE --issuer URL --sub NAME --scope "SCOPES" --aud URL...
-                               [--lifetime SECS] [--profile scitokens|wlcg] [--kid ID] [-o FILE] [--json]`,
-  details: `Without --alg, the key's kind decides (EC P-256: ES256, RSA: RS256). Without --kid, the key id is the
-key's JWK thumbprint (RFC 7638), the same for keygen, serve and mint; HTCondor's credmon uses
-LOCAL_CREDMON_KEY_ID (default "local"): pass --kid local to mint for its key.`,
-  subcommands: {
-    keygen: {
-      usage: 'issuer keygen --private-key FILE --public-key FILE [--alg ES256|RS256] [--kid ID] [--json]',
-      summary: 'Writes a new signing key pair, never replacing a file.',
-      options: ['private-key', 'public-key', 'alg', 'kid', 'json'],
-      details: `The private key is PEM, "EC PRIVATE KEY" for ES256 or "RSA PRIVATE KEY" for RS256, mode 0600;
+/**
+ * Each subcommand's help (`issuer mint --help`) and the options it takes: any other is a mistake, named
+ * as such. A usage's continuation lines line up after `Usage: tokenwarden issuer NAME `.
+ */
+const SUBCOMMAND_HELP: Record<Subcommand, SubcommandHelp> = {
+  keygen: {
+    usage: 'issuer keygen --private-key FILE --public-key FILE [--alg ES256|RS256] [--kid ID] [--json]',
+    summary: 'Writes a new signing key pair, never replacing a file.',
+    options: ['private-key', 'public-key', 'alg', 'kid', 'json'],
+    details: `The private key is PEM, "EC PRIVATE KEY" for ES256 or "RSA PRIVATE KEY" for RS256, mode 0600;
 the public key is PEM "PUBLIC KEY", 0644: the forms HTCondor's LOCAL_CREDMON_PRIVATE_KEY and
 LOCAL_CREDMON_PUBLIC_KEY take. It prints the key id and the public JWK.`,
-    },
-    serve: {
-      usage: `issuer serve --private-key FILE [--private-key FILE]... [--kid ID]... [--issuer URL]
-                          --listen HOST:PORT [--tls-cert FILE --tls-key FILE | --behind-proxy]`,
-      summary: "Serves the issuer's discovery document and JWKS until SIGTERM or SIGINT.",
-      options: ['private-key', 'alg', 'kid', 'issuer', 'listen', 'tls-cert', 'tls-key', 'behind-proxy'],
-      details: `The discovery document is at <issuer>/.well-known/openid-configuration and the JWKS at
+  },
+  serve: {
+    usage: `issuer serve --private-key FILE [--private-key FILE]... [--kid ID]... [--issuer URL]
+                                --listen HOST:PORT [--tls-cert FILE --tls-key FILE | --behind-proxy]`,
+    summary: "Serves the issuer's discovery document and JWKS until SIGTERM or SIGINT.",
+    options: ['private-key', 'alg', 'kid', 'issuer', 'listen', 'tls-cert', 'tls-key', 'behind-proxy'],
+    details: `The discovery document is at <issuer>/.well-known/openid-configuration and the JWKS at
 <issuer>/.well-known/jwks-uri, so that XRootD, scitokens-cpp and \`tokenwarden inspect --verify\` find
 the keys. Give --private-key once per key to publish (key rotation: the new key and the old one, side
 by side). Without --issuer, the issuer is the URL it listens on. Plain HTTP is served on loopback
 only, unless --behind-proxy says a TLS-terminating proxy is in front; verifiers fetch keys over https.`,
-    },
-    mint: {
-      usage: `issuer mint --private-key FILE --issuer URL --sub NAME --scope "SCOPES" --aud URL...
-                         [--lifetime SECS] [--profile scitokens|wlcg] [--kid ID] [-o FILE] [--json]`,
-      summary: 'Prints one signed token on stdout, or writes it to -o FILE (mode 0600, atomically).',
-      options: [
-        'private-key',
-        'alg',
-        'kid',
-        'issuer',
-        'sub',
-        'scope',
-        'aud',
-        'lifetime',
-        'profile',
-        'output',
-        'json',
-      ],
-      details: `Its claims: iss, sub, scope, aud (a list), ver "scitoken:2.0" (--profile scitokens, the default)
+  },
+  mint: {
+    usage: `issuer mint --private-key FILE --issuer URL --sub NAME --scope "SCOPES" --aud URL...
+                               [--lifetime SECS] [--profile scitokens|wlcg] [--kid ID] [-o FILE] [--json]`,
+    summary: 'Prints one signed token on stdout, or writes it to -o FILE (mode 0600, atomically).',
+    options: [
+      'private-key',
+      'alg',
+      'kid',
+      'issuer',
+      'sub',
+      'scope',
+      'aud',
+      'lifetime',
+      'profile',
+      'output',
+      'json',
+    ],
+    details: `Its claims: iss, sub, scope, aud (a list), ver "scitoken:2.0" (--profile scitokens, the default)
 or wlcg.ver "1.0" (--profile wlcg), iat = nbf = now, exp = now + lifetime, jti. Both profiles need an
 audience (--aud, repeatable; https://wlcg.cern.ch/jwt/v1/any means any WLCG service).
 SciTokens scopes: read:/PATH write:/PATH ...; WLCG: storage.read:/PATH storage.create:/PATH
 storage.modify:/PATH compute.read ... The private key is read from its file, never from the command
 line.`,
-    },
   },
+};
+
+export const command: Command = {
+  name: 'issuer',
+  summary: 'A local token issuer: generate keys, serve discovery and JWKS, mint tokens for scripts.',
+  usage: Object.values(SUBCOMMAND_HELP)
+    .map((h) => h.usage)
+    .join('\n       tokenwarden '),
+  details: `Without --alg, the key's kind decides (EC P-256: ES256, RSA: RS256). Without --kid, the key id is the
+key's JWK thumbprint (RFC 7638), the same for keygen, serve and mint; HTCondor's credmon uses
+LOCAL_CREDMON_KEY_ID (default "local"): pass --kid local to mint for its key.`,
+  subcommands: SUBCOMMAND_HELP,
   options: {
     'private-key': {
       type: 'string',
@@ -158,9 +162,6 @@ line.`,
     return serve(args, io);
   },
 };
-
-/** Which options each subcommand takes (its help lists them): any other is a mistake, named as such. */
-const SUBCOMMAND_HELP = command.subcommands as Record<Subcommand, SubcommandHelp>;
 
 function checkOptionsFor(sub: Subcommand, args: ParsedArgs): void {
   for (const [name, value] of Object.entries(args.values)) {
@@ -315,7 +316,7 @@ async function mint(args: ParsedArgs, io: CliIO): Promise<CommandResult> {
   // a recommendation, not a rule verifiers apply) is the site's call: a warning.
   if (profileName === 'wlcg' && lifetime > WLCG_MAX_LIFETIME_SECONDS)
     io.err(
-      `tokenwarden: warning: lifetime ${lifetime} s is longer than the 6 hours the WLCG profile recommends at most for an access token; some sites may refuse this token\n`,
+      `tokenwarden: warning: lifetime ${lifetime} s is longer than the ${WLCG_MAX_LIFETIME_SECONDS / 3600} hours the WLCG profile recommends at most for an access token; some sites may refuse this token\n`,
     );
   const { failures } = checkTokenClaims(claimsOf(request), { nowSeconds: now });
   const refused = failures[0];

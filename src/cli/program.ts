@@ -110,7 +110,8 @@ function mainHelp(): string {
  * options, its own text, then the command's text (what all its subcommands share).
  */
 export function commandHelp(command: Command, sub?: string): string {
-  const help = sub === undefined ? undefined : command.subcommands?.[sub];
+  const subs = command.subcommands ?? {};
+  const help = sub !== undefined && Object.hasOwn(subs, sub) ? subs[sub] : undefined;
   const options =
     help === undefined
       ? { ...command.options, ...COMMON }
@@ -120,14 +121,14 @@ export function commandHelp(command: Command, sub?: string): string {
           ),
           ...COMMON,
         };
-  const subs = help === undefined ? Object.entries(command.subcommands ?? {}) : [];
-  const subWidth = Math.max(0, ...subs.map(([name]) => name.length));
+  const listed = help === undefined ? Object.entries(subs) : [];
+  const subWidth = Math.max(0, ...listed.map(([name]) => name.length));
   const list =
-    subs.length === 0
+    listed.length === 0
       ? undefined
       : [
           'Subcommands:',
-          ...subs.map(([name, h]) => `  ${name.padEnd(subWidth)}  ${h.summary}`),
+          ...listed.map(([name, h]) => `  ${name.padEnd(subWidth)}  ${h.summary}`),
           `Run \`tokenwarden ${command.name} SUBCOMMAND --help\` for the help of one.`,
         ].join('\n');
   const details = [help?.details, list, command.details].filter((d): d is string => d !== undefined);
@@ -193,7 +194,12 @@ export async function main(argv: string[], io: CliIO = makeIO()): Promise<number
     const options = { ...command.options, ...COMMON };
     // --help wins over any mistake in the other arguments; after a subcommand, it is that one's help.
     if (rest.includes('--help') || rest.includes('-h')) {
-      io.out(commandHelp(command, rest[0]));
+      io.out(
+        commandHelp(
+          command,
+          rest.find((a) => !a.startsWith('-')),
+        ),
+      );
       return 0;
     }
     const parsed = parseCommandArgs(name, rest, options, command.allowPositionals ?? false);

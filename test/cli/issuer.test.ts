@@ -199,6 +199,21 @@ describe('tokenwarden issuer, credential-producer, inspect --verify', () => {
     const all = await runCli(['issuer', '--help']);
     assert.match(all.stdout, /Subcommands:\n {2}keygen {2}.+\n {2}serve {3}.+\n {2}mint {4}.+\n/);
     assert.match(all.stdout, /--listen HOST:PORT[\s\S]*--lifetime SECS/);
+    // The subcommand is the first word that is not an option; a name that is no subcommand (not even
+    // one of Object's own properties) gets the whole help.
+    assert.match(
+      (await runCli(['issuer', '--json', 'mint', '--help'])).stdout,
+      /^Usage: tokenwarden issuer mint /,
+    );
+    for (const word of ['toString', '__proto__', 'nosuch']) {
+      const other = await runCli(['issuer', word, '--help']);
+      assert.equal(other.code, 0, other.stderr);
+      assert.match(other.stdout, /Subcommands:/);
+    }
+    // Continuation lines of a usage line up under its first option.
+    const usage = all.stdout.split('\n');
+    const serveAt = usage.findIndex((l) => l.includes('tokenwarden issuer serve '));
+    assert.equal(usage[serveAt + 1]?.search(/\S/), usage[serveAt]?.indexOf('--private-key'));
     // A mistake names the subcommand's own help.
     const wrong = await runCli(['issuer', 'keygen', '--listen', '127.0.0.1:1']);
     assert.equal(wrong.code, 2);
