@@ -82,6 +82,11 @@ export interface CredmonOptions {
    * credentials than slots, must not keep the CredD and the master waiting for hours.
    */
   completeWaitMs?: number;
+  /**
+   * How long a pass lets the renewals of user directories it has not seen before run before it lists
+   * the known ones, in milliseconds (default 100).
+   */
+  firstCredentialsWaitMs?: number;
   /** Lists a directory (default readdirSync with file types); a seam for tests of a failing listing. */
   readDir?: (path: string) => Dirent[];
 }
@@ -113,7 +118,7 @@ export const STALE_KEY_FILE_MS = 12 * 3600 * 1000;
  */
 const PASS_SLICE_MS = 2;
 /** How long a pass waits for the renewals of users it has not seen before, before it lists the others. */
-const FIRST_CREDENTIALS_WAIT_MS = 100;
+export const FIRST_CREDENTIALS_WAIT_MS = 100;
 /** Every this many periodic passes, one lists every user directory, changed or not. */
 const DEEP_PASS_EVERY = 10;
 /** Credentials read at once after a pass found them new or changed. */
@@ -165,6 +170,7 @@ export function createCredmon(options: CredmonOptions): Credmon {
   const retryCap = options.retry?.capSeconds ?? 600;
   const random = options.random ?? Math.random;
   const completeWaitMs = options.completeWaitMs ?? 20_000;
+  const firstCredentialsWaitMs = options.firstCredentialsWaitMs ?? FIRST_CREDENTIALS_WAIT_MS;
   const readDir = options.readDir ?? ((path: string) => readdirSync(path, { withFileTypes: true }));
   const { credDir } = config;
 
@@ -547,14 +553,16 @@ export function createCredmon(options: CredmonOptions): Credmon {
     // A directory not seen before is a user's first credential, which the CredD (after its SIGHUP) and
     // a job wait on: it is listed, read and started before the known directories are looked at, and the
     // listing lets its renewal finish first (a few steps of file I/O, each of which would otherwise
-    // wait for the listing's next yield), for at most FIRST_CREDENTIALS_WAIT_MS.
+    // wait for the listing's next yield), for at most `firstCredentialsWaitMs`. Only these are started
+    // early: a known credential is started once its directory has been seen in this listing.
     for (const name of fresh) await visit(name);
     if (known.length > 0 && changed.length > 0) {
-      const started = await lookAtChanged();
-      if (dueTimer !== undefined) clearTimeout(dueTimer);
-      onDue();
-      const attempts = started.flatMap((e) => (e.attempt === undefined ? [] : [e.attempt]));
-      if (attempts.length > 0) await settledOrAfter(Promise.all(attempts), FIRST_CREDENTIALS_WAIT_MS);
+      const looked = await lookAtChanged();
+      const now = clock();
+      const attempts = looked.flatMap((e) =>
+        entries.get(e.key) === e && e.dueAt <= now ? [enqueue(e)] : [],
+      );
+      if (attempts.length > 0) await settledOrAfter(Promise.all(attempts), firstCredentialsWaitMs);
     }
     for (const name of known) await visit(name);
     for (const user of userDirs.keys()) if (!seenUsers.has(user)) userDirs.delete(user);

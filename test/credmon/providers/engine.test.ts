@@ -246,7 +246,14 @@ describe('credmon engine with local, client-credentials and OAuth2 providers in 
       return entries;
     };
     const config = credmonConfig(cd.path, { local: [local] });
-    credmon = createCredmon({ config, log: memoryLog().log, providers: [recording], readDir });
+    // A generous bound for the new user's renewal, so a slow disk under CI cannot outrun it.
+    credmon = createCredmon({
+      config,
+      log: memoryLog().log,
+      providers: [recording],
+      readDir,
+      firstCredentialsWaitMs: 10_000,
+    });
     await credmon.start();
     // Known users change too (a file added), so this quick pass lists them: and a new user arrives.
     for (const u of ['alice', 'bob', 'carol']) await writeFile(join(cd.path, u, 'note'), '');
