@@ -41,7 +41,7 @@ async function refreshAndPersist(
   request: TokenRequest,
   options: MintOptions,
 ): Promise<TokenResponse> {
-  const { response, record, refreshToken } = await refreshWithRotation({
+  const { response, record, refreshTokenNews } = await refreshWithRotation({
     store: options.store,
     record: session.record as AccountRecord,
     client: session.client,
@@ -51,6 +51,6 @@ async function refreshAndPersist(
     ...(options.clock ? { clock: options.clock } : {}),
   });
   session.record = record;
-  session.refreshToken = combineRefreshTokenNews(session.refreshToken, refreshToken);
+  session.refreshTokenNews = combineRefreshTokenNews(session.refreshTokenNews, refreshTokenNews);
   return response;
 }

@@ -32,7 +32,7 @@ export interface RefreshResult {
    * What the grant says of the refresh token the account now holds (its expiry, see refresh-expiry.ts):
    * kept in memory by whoever warns of it, never stored (the record format is oidc-agent's too).
    */
-  refreshToken: RefreshTokenNews;
+  refreshTokenNews: RefreshTokenNews;
 }
 
 /**
@@ -102,7 +102,7 @@ export async function refreshWithRotation(args: RefreshArgs): Promise<RefreshRes
       return {
         response,
         record,
-        refreshToken: { ...expiryOf(record.refreshToken.reveal()), rotated: false },
+        refreshTokenNews: { ...expiryOf(record.refreshToken.reveal()), rotated: false },
       };
     }
     const rotated: AccountRecord = {
@@ -117,7 +117,7 @@ export async function refreshWithRotation(args: RefreshArgs): Promise<RefreshRes
     return {
       response,
       record: rotated,
-      refreshToken: { ...expiryOf(response.refreshToken.reveal()), rotated: true },
+      refreshTokenNews: { ...expiryOf(response.refreshToken.reveal()), rotated: true },
     };
   } finally {
     await room?.release().catch(() => undefined);

@@ -16,7 +16,7 @@ export interface Session {
   /** For `grant = exchange`: one full-scope access token per session, exchanged for each token. */
   subjectToken?: Secret;
   /** What this session's refresh grants said of the refresh token's expiry, all of them as one. */
-  refreshToken?: RefreshTokenNews;
+  refreshTokenNews?: RefreshTokenNews;
 }
 
 export interface SessionOptions {

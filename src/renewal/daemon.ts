@@ -533,8 +533,8 @@ export function createDaemon(options: DaemonOptions): Daemon {
    * warning window: the snapshot's warning says so for as long as it lasts, the log only when it starts.
    */
   function noteRefreshToken(a: AccountEntry, o: TokenOutcome, t: number) {
-    if (o.refreshToken === undefined || accounts.get(a.name) !== a) return;
-    a.refreshTokenExpiresAt = nextRefreshTokenExpiresAt(a.refreshTokenExpiresAt, o.refreshToken);
+    if (o.refreshTokenNews === undefined || accounts.get(a.name) !== a) return;
+    a.refreshTokenExpiresAt = nextRefreshTokenExpiresAt(a.refreshTokenExpiresAt, o.refreshTokenNews);
     const expiresAt = a.refreshTokenExpiresAt;
     if (expiresAt === undefined || expiresAt - t >= DEFAULT_REFRESH_TOKEN_WARN_SECONDS) {
       // A new login (or an issuer that says it lasts longer) ends the episode: a later one is logged again.

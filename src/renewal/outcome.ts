@@ -19,16 +19,11 @@ export interface TokenOutcome {
    */
   issuedAt?: number | undefined;
   /**
-   * When the account's refresh token expires (epoch seconds), when the refresh grants of this renewal
-   * said so (`refresh_expires_in`, or the token's own `exp`); see `refreshToken` for what was said.
-   */
-  refreshTokenExpiresAt?: number | undefined;
-  /**
    * What the refresh grants of the account's session said of its refresh token, up to this token:
    * absent when none was made (client credentials, a fresh token, a failure before the grant). A daemon
    * keeps the latest per account (credentials/refresh-expiry.ts `nextRefreshTokenExpiresAt`).
    */
-  refreshToken?: RefreshTokenNews | undefined;
+  refreshTokenNews?: RefreshTokenNews | undefined;
   error?: TokenwardenError | undefined;
   /** Failed because its section (or its account's) in config.ini is broken. */
   broken?: boolean | undefined;

@@ -175,9 +175,7 @@ async function renewOne(
     reason: c.reason,
     expiresAt: exp,
     ...(typeof claims.iat === 'number' ? { issuedAt: claims.iat } : {}),
-    ...(session.refreshToken === undefined
-      ? {}
-      : { refreshToken: session.refreshToken, refreshTokenExpiresAt: session.refreshToken.expiresAt }),
+    ...(session.refreshTokenNews === undefined ? {} : { refreshTokenNews: session.refreshTokenNews }),
     ...(warning ? { warning } : {}),
   });
 }

@@ -96,7 +96,7 @@ class FakeIssuer {
           ...base,
           result: 'renewed',
           expiresAt: iat + this.ttl,
-          ...(news ? { refreshToken: news, refreshTokenExpiresAt: news.expiresAt } : {}),
+          ...(news ? { refreshTokenNews: news } : {}),
         });
       } else outcomes.push({ ...base, result: 'failed', error: this.mode });
     }
