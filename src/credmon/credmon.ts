@@ -199,6 +199,9 @@ export function createCredmon(options: CredmonOptions): Credmon {
   const drain = new AbortController();
   const startedAt = clock() / 1000;
   let generation = 0;
+  /** A listing is running; a SIGHUP meanwhile sets `freshAsked`, and the listing serves new users at once. */
+  let listing = false;
+  let freshAsked = false;
   let firstPassDone = false;
   let closed = false;
   let closing: Promise<void> | undefined;
@@ -465,7 +468,44 @@ export function createCredmon(options: CredmonOptions): Credmon {
    * renaming a file into the user's directory, which changes it. A deep pass lists every one (at
    * start, and every DEEP_PASS_EVERY periodic passes, for a file edited in place).
    */
+  /**
+   * The user directories among the credential directory's entries; on the way, stale key files are
+   * swept, and what is neither (a link, a bad name) is reported once.
+   */
+  const userDirNames = (top: Dirent[]): string[] => {
+    const names: string[] = [];
+    for (const d of top) {
+      const name = d.name;
+      if (name === PID_FILE || name === COMPLETE_FILE || name === SESSION_KEY_FILE) continue;
+      if (KEY_FILE_NAME_RE.test(name)) {
+        if (d.isFile()) sweepKeyFile(name);
+        continue;
+      }
+      if (name.startsWith('.') || name.endsWith('.mark')) continue;
+      if (d.isSymbolicLink()) {
+        skipOnce(join(credDir, name), 'a symbolic link, not a user directory');
+        continue;
+      }
+      if (!d.isDirectory()) continue;
+      if (!isValidUserName(name)) {
+        skipOnce(join(credDir, name), 'not a valid user name');
+        continue;
+      }
+      names.push(name);
+    }
+    return names;
+  };
+
   const list = async (deep: boolean): Promise<Promise<void>[]> => {
+    listing = true;
+    try {
+      return await listOnce(deep);
+    } finally {
+      listing = false;
+    }
+  };
+
+  const listOnce = async (deep: boolean): Promise<Promise<void>[]> => {
     const started = clock();
     generation++;
     const gen = generation;
@@ -486,23 +526,7 @@ export function createCredmon(options: CredmonOptions): Credmon {
     /** The user directories of this listing: those not known yet first (see below), then the others. */
     const fresh: string[] = [];
     const known: string[] = [];
-    for (const d of top) {
-      const name = d.name;
-      if (name === PID_FILE || name === COMPLETE_FILE || name === SESSION_KEY_FILE) continue;
-      if (KEY_FILE_NAME_RE.test(name)) {
-        if (d.isFile()) sweepKeyFile(name);
-        continue;
-      }
-      if (name.startsWith('.') || name.endsWith('.mark')) continue;
-      if (d.isSymbolicLink()) {
-        skipOnce(join(credDir, name), 'a symbolic link, not a user directory');
-        continue;
-      }
-      if (!d.isDirectory()) continue;
-      if (!isValidUserName(name)) {
-        skipOnce(join(credDir, name), 'not a valid user name');
-        continue;
-      }
+    for (const name of userDirNames(top)) {
       seenUsers.add(name);
       (userDirs.has(name) ? known : fresh).push(name);
     }
@@ -555,16 +579,35 @@ export function createCredmon(options: CredmonOptions): Credmon {
     // listing lets its renewal finish first (a few steps of file I/O, each of which would otherwise
     // wait for the listing's next yield), for at most `firstCredentialsWaitMs`. Only these are started
     // early: a known credential is started once its directory has been seen in this listing.
-    for (const name of fresh) await visit(name);
-    if (known.length > 0 && changed.length > 0) {
+    const serveFresh = async (names: string[]) => {
+      for (const name of names) await visit(name);
+      if (changed.length === 0) return;
       const looked = await lookAtChanged();
       const now = clock();
       const attempts = looked.flatMap((e) =>
         entries.get(e.key) === e && e.dueAt <= now ? [enqueue(e)] : [],
       );
       if (attempts.length > 0) await settledOrAfter(Promise.all(attempts), firstCredentialsWaitMs);
+    };
+    if (known.length > 0) await serveFresh(fresh);
+    else for (const name of fresh) await visit(name);
+    for (const name of known) {
+      await visit(name);
+      // A SIGHUP while this listing runs (the CredD stored another credential): a new user's
+      // directory is served now, not after the rest of this listing and the whole next one.
+      if (freshAsked) {
+        freshAsked = false;
+        let again: Dirent[] = [];
+        try {
+          again = readDir(credDir);
+        } catch {
+          // The next pass reports it.
+        }
+        const more = userDirNames(again).filter((n) => !seenUsers.has(n) && !userDirs.has(n));
+        for (const n of more) seenUsers.add(n);
+        await serveFresh(more);
+      }
     }
-    for (const name of known) await visit(name);
     for (const user of userDirs.keys()) if (!seenUsers.has(user)) userDirs.delete(user);
     for (const [key, entry] of entries) {
       if (entry.seen !== gen) {
@@ -826,6 +869,7 @@ export function createCredmon(options: CredmonOptions): Credmon {
     },
     async rescan(reason = 'SIGHUP') {
       log.emit({ type: 'credmon.rescan', level: 'debug', reason });
+      if (listing) freshAsked = true;
       await runPass(false);
     },
     close() {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -266,5 +266,60 @@ describe('credmon engine with local, client-credentials and OAuth2 providers in 
     assert.ok(daveWaited, 'the new user’s .use was written before the known users were listed');
     const use = JSON.parse((await readSecureFile(credPath(cd, 'dave', 'scitokens', 'use'))).toString());
     assert.equal(decodeToken(use.access_token).claims.sub, 'dave');
+  });
+
+  it('a SIGHUP during a listing serves the new user at once, not after that listing and the next', async () => {
+    for (const u of ['alice', 'bob', 'carol']) await storeLocalCred(cd, u, 'scitokens');
+    const local = localConfig(dir);
+    const real = createLocalProvider(local);
+    const events: string[] = [];
+    const recording: CredentialProvider = {
+      ...real,
+      renew: (ref, ctx) => {
+        events.push(`renew ${ref.user}`);
+        return real.renew(ref, ctx);
+      },
+    };
+    let hupDuring: (() => void) | undefined;
+    const readDir = (path: string) => {
+      const entries = readdirSync(path, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
+      if (path === cd.path) return entries;
+      const user = path.slice(cd.path.length + 1);
+      events.push(`list ${user}`);
+      // While the listing is at alice, the CredD stores dave's first credential and signals.
+      if (user === 'alice' && hupDuring !== undefined) {
+        const hup = hupDuring;
+        hupDuring = undefined;
+        hup();
+      }
+      return entries;
+    };
+    credmon = createCredmon({
+      config: credmonConfig(cd.path, { local: [local] }),
+      log: memoryLog().log,
+      providers: [recording],
+      readDir,
+      firstCredentialsWaitMs: 10_000,
+    });
+    await credmon.start();
+    for (const u of ['alice', 'bob', 'carol']) await writeFile(join(cd.path, u, 'note'), '');
+    let second: Promise<void> | undefined;
+    hupDuring = () => {
+      const home = join(cd.path, 'dave');
+      mkdirSync(home, { mode: 0o700 });
+      writeFileSync(credPath(cd, 'dave', 'scitokens', 'top'), 'dave', { mode: 0o600 });
+      second = credmon?.rescan();
+    };
+    events.length = 0;
+    await credmon.rescan();
+    await second;
+    assert.deepEqual(
+      events.slice(0, 5),
+      ['list alice', 'list dave', 'renew dave', 'list bob', 'list carol'],
+      events.join(', '),
+    );
+    const use = JSON.parse((await readSecureFile(credPath(cd, 'dave', 'scitokens', 'use'))).toString());
+    assert.equal(decodeToken(use.access_token).claims.sub, 'dave');
+    assert.equal(credmon.snapshot().rows.find((r) => r.id === 'dave/scitokens')?.state, 'ok');
   });
 });
