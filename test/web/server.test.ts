@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import {
   type WebServer,
   type WebServerOptions,
 } from '../../src/web/index.js';
+import { selfSignedCert } from '../helpers/tls.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const JWT = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
@@ -278,31 +278,7 @@ describe('createWebServer with TLS', () => {
   async function makeCert(): Promise<{ dir: string; certFile: string; keyFile: string }> {
     const { dir, cleanup } = await tempDir();
     cleanups.push(cleanup);
-    const certFile = join(dir, 'cert.pem');
-    const keyFile = join(dir, 'key.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        keyFile,
-        '-out',
-        certFile,
-      ],
-      { stdio: 'ignore' },
-    );
+    const { certFile, keyFile } = selfSignedCert(dir);
     return { dir, certFile, keyFile };
   }
 

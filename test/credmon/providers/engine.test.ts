@@ -222,7 +222,8 @@ describe('credmon engine with local, client-credentials and OAuth2 providers in 
     }
   });
 
-  it('a SIGHUP pass renews a new user’s credential before it lists the users it already knows', async () => {
+  /** alice, bob and carol with a local credential each, and the real local provider noting each renew. */
+  async function recordingWorld() {
     for (const u of ['alice', 'bob', 'carol']) await storeLocalCred(cd, u, 'scitokens');
     const local = localConfig(dir);
     const real = createLocalProvider(local);
@@ -234,6 +235,11 @@ describe('credmon engine with local, client-credentials and OAuth2 providers in 
         return real.renew(ref, ctx);
       },
     };
+    return { local, recording, events };
+  }
+
+  it('a SIGHUP pass renews a new user’s credential before it lists the users it already knows', async () => {
+    const { local, recording, events } = await recordingWorld();
     let daveWaited = true;
     // The directory as the system lists it, but the new user last: the order that used to start it last.
     const readDir = (path: string) => {
@@ -269,17 +275,7 @@ describe('credmon engine with local, client-credentials and OAuth2 providers in 
   });
 
   it('a SIGHUP during a listing serves the new user at once, not after that listing and the next', async () => {
-    for (const u of ['alice', 'bob', 'carol']) await storeLocalCred(cd, u, 'scitokens');
-    const local = localConfig(dir);
-    const real = createLocalProvider(local);
-    const events: string[] = [];
-    const recording: CredentialProvider = {
-      ...real,
-      renew: (ref, ctx) => {
-        events.push(`renew ${ref.user}`);
-        return real.renew(ref, ctx);
-      },
-    };
+    const { local, recording, events } = await recordingWorld();
     let hupDuring: (() => void) | undefined;
     const readDir = (path: string) => {
       const entries = readdirSync(path, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));

@@ -3,7 +3,6 @@
  * key files of old-syntax ClassAds written mode 0640), the bundled test issuer with the OAuth2 client the
  * access point is registered as, and the credmon's login web app in front of them.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -18,6 +17,7 @@ import { createLoginServer, type LoginServer } from '../../../src/credmon/web/in
 import { createLog, type LogRecord } from '../../../src/log/index.js';
 import { startTestIssuer, type TestIssuer } from '../../../src/testing/index.js';
 import { credDKeyAd, makeCredDir, writeKeyFile as writeCredDKeyFile } from '../../helpers/credd.js';
+import { selfSignedCert } from '../../helpers/tls.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 export const CLIENT_ID = 'htcondor-ap';
@@ -35,39 +35,6 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-/**
- * A self-signed P-256 certificate for 127.0.0.1 made by openssl in `dir`, valid a day: the login app's
- * own TLS in tests. Returns the files, the certificate being its own CA.
- */
-export function selfSignedCert(dir: string): { certFile: string; keyFile: string } {
-  const certFile = join(dir, 'cert.pem');
-  const keyFile = join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-    ],
-    { stdio: 'ignore' },
-  );
-  return { certFile, keyFile };
 }
 
 export function credmonConfig(credDir: string, overrides: Partial<CredmonConfig> = {}): CredmonConfig {

@@ -19,8 +19,9 @@ import {
   storeLogin,
 } from '../../../src/credmon/web/index.js';
 import { ensureKeyPair, jwksDocument, loadSigningKey, mintToken } from '../../../src/signing/index.js';
+import { selfSignedCert } from '../../helpers/tls.js';
 import { tempDir } from '../../helpers/tmp.js';
-import { credmonConfig, freePort, selfSignedCert } from './fixture.js';
+import { credmonConfig, freePort } from './fixture.js';
 
 function localProvider(dir: string, overrides: Partial<LocalProviderConfig> = {}): LocalProviderConfig {
   return {
