@@ -6,7 +6,8 @@ import { type Command, countOpt, secondsOpt, stringOpt } from './command.js';
 export const command: Command = {
   name: 'test-issuer',
   summary: 'Run the bundled test OpenID provider (WLCG-like) on 127.0.0.1 until stopped.',
-  usage: 'test-issuer [--port N] [--auto-approve USER] [--clients-file FILE] [--token-ttl SECS]',
+  usage:
+    'test-issuer [--port N] [--auto-approve USER] [--clients-file FILE] [--token-ttl SECS] [--refresh-ttl SECS]',
   details: `For trying tokenwarden without a real issuer, and for benchmarks. Supports discovery, dynamic
 registration, device flow, authorization code + PKCE, refresh with rotation and reuse detection, client
 credentials and token exchange; JWT access tokens with wlcg.ver, aud, scope and wlcg.groups. Its login
@@ -16,7 +17,11 @@ SIGINT/SIGTERM.
 --clients-file FILE pre-registers one client-credentials + refresh + device-flow client per line
 ID:SECRET (keep the file mode 0600). Lines starting with # and blank lines are ignored; the secret is
 everything after the first colon. Secrets are read from a file, never from the command line, where
-every user of the machine could read them in ps.`,
+every user of the machine could read them in ps.
+
+--refresh-ttl SECS gives refresh tokens that lifetime (30 days without it) and makes every token
+response that carries one say so in refresh_expires_in, as Keycloak's do: what the daemon's
+refresh-token-expiring warning reads.`,
   options: {
     port: { type: 'string', valueName: 'N', description: 'port on 127.0.0.1 (default: a free one)' },
     'auto-approve': {
@@ -30,10 +35,19 @@ every user of the machine could read them in ps.`,
       description: 'pre-register the clients listed in FILE, one ID:SECRET a line',
     },
     'token-ttl': { type: 'string', valueName: 'SECS', description: 'access token lifetime (default 3600)' },
+    'refresh-ttl': {
+      type: 'string',
+      valueName: 'SECS',
+      description: 'refresh token lifetime, sent as refresh_expires_in (default: 30 days, not sent)',
+    },
   },
   async run(args, io) {
     const port = countOpt(args, 'port', 0, 0, 65535);
     const ttl = secondsOpt(args, 'token-ttl', 3600, { max: 30 * 86400 });
+    const refreshTtl =
+      stringOpt(args, 'refresh-ttl') === undefined
+        ? undefined
+        : countOpt(args, 'refresh-ttl', 0, 1, 366 * 86400);
     const clientsFile = stringOpt(args, 'clients-file');
     const clients = clientsFile === undefined ? [] : await readClientsFile(clientsFile);
     const autoApprove = stringOpt(args, 'auto-approve');
@@ -48,6 +62,7 @@ every user of the machine could read them in ps.`,
         redirect_uris: [],
       })),
       ...(autoApprove ? { autoApproveDevice: autoApprove } : {}),
+      ...(refreshTtl === undefined ? {} : { refreshTokenTtl: refreshTtl, refreshExpiresIn: true }),
     });
     io.out(`${issuer.url}\n`);
     await new Promise<void>((resolve) => {

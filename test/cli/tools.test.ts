@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { findLeaks, runCli } from '../helpers/cli.js';
+import { CLI, findLeaks, runCli } from '../helpers/cli.js';
 import { collectSecrets } from '../helpers/secrets.js';
 import { systemdVerify } from '../helpers/systemd.js';
 import { createWorld, refreshAccount, tokenSection, type World } from '../helpers/world.js';
@@ -172,6 +173,61 @@ describe('inspect, discover, units, --help, --version', () => {
     assert.doesNotMatch(run.stderr + run.stdout, /s3cr3t-value/);
     const old = await runCli(['test-issuer', '--client', 'id:secret-in-argv'], { timeoutMs: 15_000 });
     assert.equal(old.code, 2, 'no secret on the command line');
+  });
+
+  it('test-issuer --refresh-ttl answers refresh_expires_in with its refresh tokens, as Keycloak does', async () => {
+    const file = join(world.dir, 'clients-rt');
+    await writeFile(file, 'robot:robot-secret-rt\n', { mode: 0o600 });
+    const child = spawn(
+      process.execPath,
+      [CLI, 'test-issuer', '--clients-file', file, '--auto-approve', 'alice', '--refresh-ttl', '7200'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout?.on('data', (d: Buffer) => {
+          out += d;
+          const m = /^(http:\/\/127\.0\.0\.1:\d+)\n/.exec(out);
+          if (m?.[1]) resolve(m[1]);
+        });
+        child.on('exit', (code) => reject(new Error(`test-issuer exited with ${code}`)));
+      });
+      const meta = (await (await fetch(`${url}/.well-known/openid-configuration`)).json()) as Record<
+        string,
+        string
+      >;
+      const auth = { authorization: `Basic ${Buffer.from('robot:robot-secret-rt').toString('base64')}` };
+      const device = (await (
+        await fetch(meta.device_authorization_endpoint as string, {
+          method: 'POST',
+          headers: auth,
+          body: new URLSearchParams({ scope: 'openid offline_access' }),
+        })
+      ).json()) as { device_code: string };
+      const answer = await fetch(meta.token_endpoint as string, {
+        method: 'POST',
+        headers: auth,
+        body: new URLSearchParams({
+          grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+          device_code: device.device_code,
+        }),
+      });
+      const tokens = (await answer.json()) as { refresh_token?: string; refresh_expires_in?: number };
+      assert.equal(answer.status, 200, JSON.stringify(Object.keys(tokens)));
+      assert.ok(typeof tokens.refresh_token === 'string', 'a refresh token is issued');
+      assert.ok(
+        typeof tokens.refresh_expires_in === 'number' &&
+          tokens.refresh_expires_in > 7100 &&
+          tokens.refresh_expires_in <= 7200,
+        `refresh_expires_in ${tokens.refresh_expires_in}`,
+      );
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const bad = await runCli(['test-issuer', '--refresh-ttl', '1.5']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--refresh-ttl "1\.5": give a whole number from 1 to 31622400/);
   });
 
   it('every command has --help, and --version works', async () => {
