@@ -420,6 +420,17 @@ function resolveOAuth2(
  * and thrown together as one CredmonConfigError (exit 99), each naming its knob and where it was set.
  * `fullHostname` is HTCondor's FULL_HOSTNAME, for the default issuers.
  */
+/** A path given on the command line must be absolute: the master starts the credmon from its own cwd. */
+function requireAbsoluteOption(r: Resolver, option: string, path: string): void {
+  if (!isAbsolute(path))
+    r.problems.push({
+      knob: option,
+      where: undefined,
+      message: `${JSON.stringify(path)} is a relative path`,
+      hint: 'give an absolute path',
+    });
+}
+
 export function resolveCredmonConfig(
   src: ParamSource,
   overrides: CredmonOverrides = {},
@@ -432,13 +443,7 @@ export function resolveCredmonConfig(
   // The credential directory.
   let credDir = overrides.credDir;
   if (credDir !== undefined) {
-    if (!isAbsolute(credDir))
-      r.problems.push({
-        knob: '--cred-dir',
-        where: undefined,
-        message: `${JSON.stringify(credDir)} is a relative path`,
-        hint: 'give an absolute path',
-      });
+    requireAbsoluteOption(r, '--cred-dir', credDir);
   } else {
     const found = r.first(['SEC_CREDENTIAL_DIRECTORY_OAUTH', 'SEC_CREDENTIAL_DIRECTORY']);
     if (!found)
@@ -453,13 +458,7 @@ export function resolveCredmonConfig(
   // The log.
   let logFile = overrides.logFile;
   if (logFile !== undefined) {
-    if (!isAbsolute(logFile))
-      r.problems.push({
-        knob: '--log-file',
-        where: undefined,
-        message: `${JSON.stringify(logFile)} is a relative path`,
-        hint: 'give an absolute path',
-      });
+    requireAbsoluteOption(r, '--log-file', logFile);
   } else {
     const log = r.get(`${daemon}_LOG`);
     if (log !== undefined) logFile = r.absolutePath(`${daemon}_LOG`, log);
